@@ -1,0 +1,44 @@
+// Subcommand dispatch and the one place errors become exit statuses.
+#include "apps/cli.h"
+
+#include "runtime/error.h"
+#include "runtime/log.h"
+
+namespace cudp {
+namespace {
+
+const char* kUsage =
+    "usage: cudp <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  train     train a model on one device (cudp train --help)\n"
+    "  devices   list the CPU and CUDA devices of this machine\n";
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  set_log_sink([&err](LogLevel level, const std::string& line) {
+    err << (level == LogLevel::Warn ? "warning: " : "") << line << "\n";
+  });
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? 1 : 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "train") return train_command(rest, out);
+    if (command == "devices") return devices_command(rest, out);
+    err << "cudp: unknown command '" << command << "' (commands: train, devices)\n";
+    return 1;
+  } catch (const Error& e) {
+    err << "cudp " << command << ": error: " << e.what() << "\n";
+  } catch (const std::bad_alloc&) {
+    err << "cudp " << command << ": error: out of memory\n";
+  } catch (const std::exception& e) {
+    err << "cudp " << command << ": internal error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace cudp

@@ -1,0 +1,62 @@
+// CPU 2-D max-pooling, NCHW, no padding (PyTorch's MaxPool2d(kernel, stride)), kernels/maxpool.h.
+//
+// Layout: x [N,C,H,W] -> y [N,C,P,Q]; argmax [N,C,P,Q] holds the winner's
+// offset h*W + w inside its own (n, c) plane, not in the whole tensor.
+// The decisions a reader would get wrong, both PyTorch's:
+//  - ties go to the FIRST element in row-major window order (the comparison is
+//    a strict >), and a NaN always wins (`val > max || isnan(val)`, so of two
+//    NaNs in one window the later one is recorded);
+//  - backward zeroes dx and then ADDS each dy at its argmax, because windows
+//    overlap when stride < kernel and one input may win several of them.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/maxpool.h"
+
+namespace cudp::cpu {
+
+void maxpool2d_forward(const Context& /*ctx*/, const MaxPool2dShape& s, const float* x, float* y,
+                       int32_t* argmax) {
+  check_maxpool2d_shape(s, "maxpool2d_forward");
+  const int64_t P = s.P(), Q = s.Q(), HW = s.H * s.W;
+  for (int64_t plane = 0; plane < s.N * s.C; ++plane) {  // plane = n*C + c
+    const float* in = x + plane * HW;
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t q = 0; q < Q; ++q) {
+        const int64_t h0 = p * s.stride, w0 = q * s.stride;  // window's top-left pixel
+        // As PyTorch: start below every number, with the window's first index,
+        // so a window of -inf still reports its first element.
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_index = h0 * s.W + w0;
+        for (int64_t h = h0; h < h0 + s.kernel; ++h)
+          for (int64_t w = w0; w < w0 + s.kernel; ++w) {
+            const float v = in[h * s.W + w];
+            if (v > best || std::isnan(v)) {
+              best = v;
+              best_index = h * s.W + w;
+            }
+          }
+        const int64_t out = plane * P * Q + p * Q + q;
+        y[out] = best;
+        argmax[out] = static_cast<int32_t>(best_index);
+      }
+  }
+}
+
+void maxpool2d_backward(const Context& /*ctx*/, const MaxPool2dShape& s, const float* dy,
+                        const int32_t* argmax, float* dx) {
+  check_maxpool2d_shape(s, "maxpool2d_backward");
+  const int64_t PQ = s.P() * s.Q(), HW = s.H * s.W;
+  std::fill(dx, dx + s.x_size(), 0.0f);
+  for (int64_t plane = 0; plane < s.N * s.C; ++plane) {
+    float* grad_plane = dx + plane * HW;
+    for (int64_t i = 0; i < PQ; ++i) {
+      const int32_t index = argmax[plane * PQ + i];
+      CUDP_ASSERT(index >= 0 && index < HW);  // argmax comes from maxpool2d_forward
+      grad_plane[index] += dy[plane * PQ + i];
+    }
+  }
+}
+
+}  // namespace cudp::cpu

@@ -1,0 +1,88 @@
+// See trainer.h.
+//
+// Accuracy needs the argmax of every row: the logits ([N, classes], a few
+// hundred bytes) come back to the host for it, in the same synchronisation
+// that brings back the loss.
+#include "model/trainer.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "runtime/error.h"
+
+namespace cudp {
+
+Trainer::Trainer(Sequential& net, const Context& ctx, SgdOptions sgd, CrossEntropyOptions loss)
+    : net_(net), ctx_(ctx), sgd_(ctx.device, net.param_count(), sgd), loss_(ctx.device, loss) {
+  CUDP_ASSERT(ctx.device == net.device());
+}
+
+void Trainer::upload(const float* host_x, const int32_t* host_y, int64_t N) {
+  const int64_t sample = shape_numel(net_.input_shape());
+  if (N > capacity_) {
+    x_ = Buffer<float>(ctx_.device, static_cast<size_t>(N * sample));
+    y_ = Buffer<int32_t>(ctx_.device, static_cast<size_t>(N));
+    dlogits_ = Buffer<float>(ctx_.device, static_cast<size_t>(N * net_.classes()));
+    capacity_ = N;
+  }
+  copy_bytes(ctx_, x_.data(), ctx_.device, host_x, cpu_device(), N * sample * sizeof(float));
+  copy_bytes(ctx_, y_.data(), ctx_.device, host_y, cpu_device(), N * sizeof(int32_t));
+  host_labels_.assign(host_y, host_y + N);
+}
+
+int64_t Trainer::count_correct(const float* logits, int64_t N) {
+  const int64_t classes = net_.classes();
+  host_logits_.resize(static_cast<size_t>(N * classes));
+  copy_bytes(ctx_, host_logits_.data(), cpu_device(), logits, ctx_.device,
+             host_logits_.size() * sizeof(float));
+  synchronize(ctx_);
+  int64_t correct = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const float* row = host_logits_.data() + i * classes;
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best]) best = c;  // first maximum, as torch.argmax
+    correct += best == host_labels_[i];
+  }
+  return correct;
+}
+
+StepStats Trainer::step(const float* host_x, const int32_t* host_y, int64_t N) {
+  CUDP_ASSERT(N >= 1);
+  upload(host_x, host_y, N);
+  const float* logits = net_.forward(ctx_, N, x_.data());
+  loss_.compute(ctx_, N, net_.classes(), logits, y_.data(), dlogits_.data());
+  net_.backward(ctx_, dlogits_.data());
+  StepStats stats;
+  stats.samples = N;
+  stats.correct = count_correct(logits, N);
+  // The loss is checked before the update: a bad label or a NaN never reaches the parameters.
+  stats.loss = loss_.value(ctx_);
+  ++steps_;
+  if (!std::isfinite(stats.loss))
+    fail("training diverged: the loss is ", stats.loss, " at step ", steps_,
+         " (try a smaller --lr)");
+  sgd_.step(ctx_, net_.params(), net_.grads());
+  return stats;
+}
+
+EvalStats Trainer::evaluate(const Dataset& data, int64_t batch) {
+  EvalStats stats;
+  const std::vector<int64_t> order = epoch_order(data.size(), 0, 0, false);
+  std::vector<float> x(static_cast<size_t>(batch * data.sample_numel()));
+  std::vector<int32_t> y(static_cast<size_t>(batch));
+  for (int64_t first = 0; first < data.size(); first += batch) {
+    const int64_t n = std::min(batch, data.size() - first);
+    gather_batch(data, order, first, n, x.data(), y.data());
+    upload(x.data(), y.data(), n);
+    const float* logits = net_.forward(ctx_, n, x_.data());
+    loss_.compute(ctx_, n, net_.classes(), logits, y_.data(), nullptr);
+    stats.correct += count_correct(logits, n);
+    stats.loss += static_cast<double>(loss_.value(ctx_)) * n;
+    stats.samples += n;
+  }
+  if (stats.samples) stats.loss /= stats.samples;
+  return stats;
+}
+
+}  // namespace cudp

@@ -1,0 +1,145 @@
+// `cudp` driven in-process: help, bad input, short runs, weights round trip.
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "apps/cli.h"
+#include "apps/flags.h"
+#include "apps/train_config.h"
+#include "model/safetensors.h"
+
+namespace cudp {
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out, err;
+};
+
+CliRun cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int status = run_cli(args, out, err);
+  return {status, out.str(), err.str()};
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
+}
+
+TEST(Cli, HelpListsEveryFlagWithItsDefault) {
+  const CliRun r = cli({"train", "--help"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* flag : {"--model", "--input", "--batch", "--steps", "--epochs", "--lr",
+                           "--momentum", "--dampening", "--weight-decay", "--nesterov", "--seed",
+                           "--data", "--devices", "--log-every", "--save", "--init"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  EXPECT_NE(r.out.find("(default: seed-pool)"), std::string::npos);
+  EXPECT_NE(r.out.find("(default: 0.001)"), std::string::npos);
+  EXPECT_NE(r.out.find("(default: 0.9)"), std::string::npos);
+}
+
+TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"train", "--batch", "0"}, "--batch: expected a positive integer, found '0'"},
+      {{"train", "--lr", "abc"}, "--lr: expected a number, found 'abc'"},
+      {{"train", "--model", "resnet"}, "resnet"},
+      {{"train", "--frobnicate"}, "unknown flag --frobnicate"},
+      {{"train", "--input", "3x0x32"}, "--input: expected CxHxW with positive sizes"},
+      {{"train", "--input", "3x32"}, "three sizes"},
+      {{"train", "--devices", "cuda"}, "no CUDA GPU"},
+      {{"train", "--devices", "cpu:0"}, "from 1 to 1024"},
+      {{"train", "--steps", "5", "--epochs", "2"}, "not both"},
+      {{"train", "--batch"}, "expected a value"},
+      {{"train", "--data", "imagenet"}, "--data: expected synthetic or random"},
+      {{"train", "--lr", "-1"}, "--lr: expected a number >= 0"},
+      {{"train", "--nesterov", "--momentum", "0"}, "nesterov"},
+      {{"train", "--init", "/nonexistent/w.safetensors", "--steps", "1"}, "/nonexistent/w.safetensors"},
+      {{"frobnicate"}, "unknown command"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const CliRun r = cli(args);
+    EXPECT_NE(r.status, 0) << args.back();
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
+    EXPECT_TRUE(one_line(r.err)) << "stderr: " << r.err;
+  }
+}
+
+TEST(Cli, SeedModelIsRefusedOn3x32x32AtFc1) {
+  const CliRun r = cli({"train", "--model", "seed", "--steps", "1"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("fc1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("4096"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("65536"), std::string::npos) << r.err;
+}
+
+TEST(Cli, SeedModelTrainsOn3x8x8) {
+  const CliRun r = cli({"train", "--model", "seed", "--input", "3x8x8", "--steps", "2",
+                     "--train-size", "64", "--test-size", "16", "--data", "random"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("step 2/2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done: 2 steps"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ConfigTableStepLinesAndSummary) {
+  const CliRun r = cli({"train", "--steps", "4", "--log-every", "2", "--train-size", "64",
+                     "--test-size", "32", "--batch", "16"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* part : {"model       seed-pool (2,141,514 parameters)", "step 2/4  loss ",
+                           "step 4/4  loss ", "ms/step", "samples/s", "held-out loss",
+                           "done: 4 steps, 64 samples"})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+}
+
+TEST(Cli, SameSeedSameLosses) {
+  const std::vector<std::string> args = {"train", "--steps", "3", "--log-every", "1",
+                                         "--train-size", "96", "--test-size", "0"};
+  const CliRun a = cli(args), b = cli(args);
+  ASSERT_EQ(a.status, 0) << a.err;
+  // Every line but the timings: strip from " acc" on each step line.
+  auto losses = [](const std::string& out) {
+    std::string kept;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("step ", 0) == 0) kept += line.substr(0, line.find(" ms/step") - 8) + "\n";
+    return kept;
+  };
+  EXPECT_EQ(losses(a.out), losses(b.out));
+  EXPECT_NE(losses(a.out).find("step 3/3"), std::string::npos);
+}
+
+TEST(Cli, SaveThenInitRoundTrips) {
+  const std::string path = ::testing::TempDir() + "cudp_cli_weights.safetensors";
+  const CliRun saved = cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0",
+                         "--save", path});
+  ASSERT_EQ(saved.status, 0) << saved.err;
+  const SafetensorsFile file = read_safetensors(path);
+  ASSERT_NE(file.find("conv1.weight"), nullptr);
+  ASSERT_NE(file.find("fc2.bias"), nullptr);
+  EXPECT_EQ(file.tensors.size(), 8u);
+  EXPECT_EQ(file.metadata.at("model"), "seed-pool");
+  const CliRun loaded = cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0",
+                          "--init", path});
+  EXPECT_EQ(loaded.status, 0) << loaded.err;
+  // The same file is refused by a model of another shape, naming the tensor.
+  const CliRun wrong = cli({"train", "--steps", "1", "--input", "1x28x28", "--init", path});
+  EXPECT_NE(wrong.status, 0);
+  EXPECT_NE(wrong.err.find("conv1.weight"), std::string::npos) << wrong.err;
+  std::remove(path.c_str());
+}
+
+TEST(Flags, InlineValuesBooleansAndRepeats) {
+  Flags f("t");
+  f.add("n", "1", "a number");
+  f.add_bool("b", "a switch");
+  f.parse({"--n=5", "--b"});
+  EXPECT_EQ(f.positive_int("n"), 5);
+  EXPECT_TRUE(f.boolean("b"));
+  Flags g("t");
+  g.add("n", "1", "a number");
+  EXPECT_THROW(g.parse({"--n", "1", "--n", "2"}), Error);
+  EXPECT_THROW(parse_input_shape("3x32x32x1"), Error);
+  EXPECT_EQ(parse_input_shape("1x28x28"), (Shape{1, 28, 28}));
+}
+
+}  // namespace
+}  // namespace cudp

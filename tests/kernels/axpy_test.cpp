@@ -1,0 +1,54 @@
+// Tests of the CPU level-1 ops (kernels/axpy.h): y += alpha * x and x *= alpha.
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels/axpy.h"
+#include "runtime/context.h"
+#include "tests/common/poison.h"
+#include "tests/common/tolerance.h"
+
+namespace cudp {
+namespace {
+
+using test::all_close;
+
+// Small integers and alpha = -2 keep every result exact.
+TEST(CpuAxpy, AxpyAndScaleExactOnSmallIntegers) {
+  const Context ctx = cpu_context();
+  for (int64_t n : {1, 7, 8, 33, 1001}) {
+    SCOPED_TRACE(n);
+    const auto x = test::random_small_ints(n, 50 + n);
+    auto y = test::random_small_ints(n, 60 + n);
+    std::vector<double> expected(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) expected[i] = double(y[i]) - 2.0 * double(x[i]);
+    axpy(ctx, n, -2.0f, x.data(), y.data());
+    EXPECT_TRUE(all_close(y, expected, 0.0, 0.0, "axpy"));
+
+    auto z = x;
+    for (int64_t i = 0; i < n; ++i) expected[i] = -2.0 * double(x[i]);
+    scale(ctx, n, -2.0f, z.data());
+    EXPECT_TRUE(all_close(z, expected, 0.0, 0.0, "scale"));
+  }
+}
+
+TEST(CpuAxpy, EmptyIsANoOp) {
+  const Context ctx = cpu_context();
+  std::vector<float> y = {3.0f};
+  axpy(ctx, 0, 1.0f, y.data(), y.data());
+  scale(ctx, 0, 5.0f, y.data());
+  EXPECT_EQ(y[0], 3.0f);
+}
+
+// Plain IEEE: alpha == 0 does not clear a NaN (documented in kernels/cpu/axpy.cpp).
+TEST(CpuAxpy, ScaleByZeroKeepsNan) {
+  const Context ctx = cpu_context();
+  std::vector<float> x = {std::nanf(""), 4.0f};
+  scale(ctx, 2, 0.0f, x.data());
+  EXPECT_TRUE(std::isnan(x[0]));
+  EXPECT_EQ(x[1], 0.0f);
+}
+
+}  // namespace
+}  // namespace cudp

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what cudp needs to build and test, from Debian's packages, when it is
+# missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib. The CUDA
+# toolkit is optional (found at /usr/local/cuda or on PATH); without it cudp
+# builds its CPU backend only.
+set -euo pipefail
+
+packages=(cmake make g++ libgtest-dev libgmock-dev libbenchmark-dev ccache zlib1g-dev python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
