@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# tools/gpu_check.sh: the one script for a lent GPU (DESIGN.md, "When a GPU is lent").
+#
+#   tools/gpu_check.sh BUILD_DIR [--full] [--dry-run]
+#
+# Runs ON the GPU machine, from the repository root, over a build folder made
+# elsewhere (Release, sm_90, -lineinfo). In order, each phase under `timeout`
+# and inside one time budget (default mode 220 s, so that it ends under 4
+# minutes on an H100 and a rerun fits the 15-minute lease; --full 540 s):
+#   card       nvidia-smi: name, driver, memory
+#   tests      BUILD_DIR/tests/test_cuda --gtest_output=json (not ctest: the
+#              folder lands at another path, and ctest's paths are absolute)
+#   bench      BUILD_DIR/bench/bench_kernels_cuda, JSON out (short min_time;
+#              --full: longer, 3 repetitions, medians)
+#   baselines  bench/baselines/torch_gpu_baselines.py (python3 there has torch)
+#   plot       bench/plot.py: % of baseline per kernel, a PNG (needs matplotlib)
+#   train      BUILD_DIR/cudp train --devices cuda:0 --steps 50, and the first
+#              5 steps' losses on cpu and cuda:0 side by side
+#   racecheck, synccheck, memcheck
+#              compute-sanitizer over test_cuda: racecheck and synccheck on the
+#              shared-memory kernels' tests, then memcheck on all of them. They
+#              come last and share the time left; "unavailable", "skipped" or
+#              "timed out" is never "passed".
+# then tools/gpu_report.py merges everything into report.md.
+#
+# Output: $OUT (the device tool's folder that comes back; /tmp/gpu_check_out
+# when OUT is unset), 8 files, the most that come back: report.md, log.txt,
+# tests_cuda.json, bench_cuda.json, baselines.json, bench_vs_baseline.png,
+# sanitizer.log, train.log. A missing executable, a crash or a timeout is
+# written in the report, never skipped.
+# Exit status: 0 when every phase passed, 1 when one did not, 2 on bad usage.
+#
+# Prepare here (no GPU needed), then one device call:
+#   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
+#   cmake --build build-gpu -j2 --target test_cuda bench_kernels_cuda cudp
+#   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
+#               carry ["build-gpu/tests/test_cuda", "build-gpu/cudp",
+#                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
+# Environment: GPU_CHECK_BUDGET_S, PYTHON (python3), BENCH_FILTER (a
+# --benchmark_filter regex), MEMCHECK_FILTER and SHMEM_FILTER (gtest filters).
+set -uo pipefail  # not -e: every phase runs and is reported
+
+usage() { echo "usage: tools/gpu_check.sh BUILD_DIR [--full] [--dry-run]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+BUILD=${1%/}
+shift
+MODE=default
+DRY=0
+for arg in "$@"; do
+  case $arg in
+    --full) MODE=full ;;
+    --dry-run) DRY=1 ;;
+    *) echo "gpu_check.sh: unknown argument '$arg'" >&2; usage ;;
+  esac
+done
+[ -d "$BUILD" ] || { echo "gpu_check.sh: build folder '$BUILD' not found (run from the repo root)" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+OUT=${OUT:-/tmp/gpu_check_out}
+[ "$DRY" = 1 ] || mkdir -p "$OUT" || exit 2
+WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
+PYTHON=${PYTHON:-python3}
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+# All of test_cuda under memcheck; the shared-memory kernels' own tests under
+# racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
+# bias_grad), on their smallest shapes: racecheck instruments every
+# shared-memory access and runs slowest.
+MEMCHECK_FILTER=${MEMCHECK_FILTER:-*}
+SHMEM_FILTER=${SHMEM_FILTER:-CudaGemm.ExactOnEdgeSizesEveryLayoutAndVersion:CudaGemm.AlphaBetaExact:CudaConv2d.ExactOnSmallIntegers:CudaCrossEntropy.MatchesCpuOnShapesReductionsAndIgnoredRows:CudaElementwise.BiasAddBitwiseAndBiasGrad}
+if [ "$MODE" = full ]; then
+  BUDGET=${GPU_CHECK_BUDGET_S:-540}
+  BENCH_ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_display_aggregates_only=true)
+  BASELINE_REPEATS=100
+  CAP_BENCH=330 CAP_BASELINES=150 CAP_SANITIZER=150
+else
+  BUDGET=${GPU_CHECK_BUDGET_S:-220}
+  BENCH_ARGS=(--benchmark_min_time=0.05)  # Google Benchmark 1.7 takes seconds as a plain number
+  BASELINE_REPEATS=20
+  CAP_BENCH=120 CAP_BASELINES=90 CAP_SANITIZER=75
+fi
+[ -n "${BENCH_FILTER:-}" ] && BENCH_ARGS+=("--benchmark_filter=$BENCH_FILTER")
+START=$(date +%s)
+PHASES=$WORK/phases.tsv
+: >"$PHASES"
+
+# phase NAME CAP_SECONDS -- COMMAND...: runs COMMAND under timeout, output to
+# $WORK/NAME.log (and the console), and appends "name status rc seconds limit
+# detail" to phases.tsv. The limit is the cap or the budget left, if smaller.
+phase() {
+  local name=$1 cap=$2
+  shift 3
+  local left=$((START + BUDGET - $(date +%s)))
+  local limit=$((cap < left ? cap : left))
+  local log=$WORK/$name.log
+  if [ "$DRY" = 1 ]; then
+    printf '%-10s timeout %4ss: %s\n' "$name" "$cap" "$*"
+    return 0
+  fi
+  local arg missing=""
+  command -v "$1" >/dev/null 2>&1 || missing=$1
+  for arg in "$@"; do  # the build's executables that the command runs, under a sanitizer too
+    case $arg in "$BUILD"/*) [ -x "$arg" ] || missing=$arg ;; esac
+  done
+  if [ -n "$missing" ]; then
+    echo "=== $name: MISSING: $missing is not there"
+    printf '%s\tmissing\t-\t0\t%s\t%s not found\n' "$name" "$limit" "$missing" >>"$PHASES"
+    return 0
+  fi
+  if [ "$limit" -lt 5 ]; then
+    echo "=== $name: SKIPPED: the ${BUDGET}s budget is spent"
+    printf '%s\tskipped\t-\t0\t%s\tout of time budget\n' "$name" "$limit" >>"$PHASES"
+    return 0
+  fi
+  echo "=== $name (timeout ${limit}s): $*"
+  local t0 rc status
+  t0=$(date +%s)
+  timeout -k 5 "$limit" "$@" >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  case $rc in
+    0) status=ok ;;
+    124 | 137) status=timeout ;;
+    *) status=failed ;;
+  esac
+  printf '%s\t%s\t%s\t%s\t%s\t\n' "$name" "$status" "$rc" "$(($(date +%s) - t0))" "$limit" >>"$PHASES"
+  echo "=== $name: $status (rc=$rc, $(($(date +%s) - t0)) s)"
+}
+
+main() {
+  echo "gpu_check.sh: build $BUILD, mode $MODE, budget ${BUDGET}s, out $OUT, $(date -u +%FT%TZ)"
+  phase card 20 -- nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  [ "$DRY" = 1 ] || cp "$WORK/card.log" "$WORK/card.csv" 2>/dev/null
+  phase tests 90 -- "$BUILD/tests/test_cuda" "--gtest_output=json:$OUT/tests_cuda.json"
+  phase bench "$CAP_BENCH" -- "$BUILD/bench/bench_kernels_cuda" "${BENCH_ARGS[@]}" \
+    "--benchmark_out=$OUT/bench_cuda.json" --benchmark_out_format=json --benchmark_counters_tabular=true
+  phase baselines "$CAP_BASELINES" -- "$PYTHON" bench/baselines/torch_gpu_baselines.py \
+    --out "$OUT/baselines.json" --repeats "$BASELINE_REPEATS"
+  phase plot 30 -- "$PYTHON" bench/plot.py "$OUT/bench_cuda.json" "$OUT/baselines.json" \
+    -o "$OUT/bench_vs_baseline.png"
+  phase train_cuda 45 -- "$BUILD/cudp" train --devices cuda:0 --steps 50 --log-every 10
+  phase first_steps_cpu 40 -- "$BUILD/cudp" train --devices cpu --steps 5 --log-every 1 --test-size 0
+  phase first_steps_cuda 30 -- "$BUILD/cudp" train --devices cuda:0 --steps 5 --log-every 1 --test-size 0
+  phase racecheck 50 -- "$SANITIZER" --tool racecheck --print-limit 20 \
+    "$BUILD/tests/test_cuda" "--gtest_filter=$SHMEM_FILTER"
+  phase synccheck 35 -- "$SANITIZER" --tool synccheck --print-limit 20 \
+    "$BUILD/tests/test_cuda" "--gtest_filter=$SHMEM_FILTER"
+  phase memcheck "$CAP_SANITIZER" -- "$SANITIZER" --tool memcheck --leak-check no --print-limit 20 \
+    "$BUILD/tests/test_cuda" "--gtest_filter=$MEMCHECK_FILTER"
+  [ "$DRY" = 1 ] && { echo "report     tools/gpu_report.py --work <tmp> --out-dir $OUT"; return 0; }
+
+  # Missing test or sanitizer executables make a phase "missing" above; say which.
+  for f in "$BUILD/tests/test_cuda" "$BUILD/bench/bench_kernels_cuda" "$BUILD/cudp"; do
+    [ -x "$f" ] || echo "gpu_check.sh: MISSING executable $f (not built, or not carried)"
+  done
+  for tool in memcheck racecheck synccheck; do
+    [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
+  done >"$OUT/sanitizer.log"
+  for run in train_cuda first_steps_cpu first_steps_cuda; do
+    [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
+  done >"$OUT/train.log"
+  echo "=== report"
+  timeout 60 "$PYTHON" tools/gpu_report.py --work "$WORK" --out-dir "$OUT" --build "$BUILD" \
+    --mode "$MODE" --budget "$BUDGET" --memcheck-filter "$MEMCHECK_FILTER" --shmem-filter "$SHMEM_FILTER" ||
+    echo "gpu_check.sh: REPORT FAILED: tools/gpu_report.py exited $? (the raw files are in $OUT)"
+  echo "=== files in $OUT ($(ls -1 "$OUT" | wc -l); at most 8 come back):"
+  ls -l "$OUT"
+  echo "gpu_check.sh: done in $(($(date +%s) - START)) s"
+  ! grep -qvP '^\S+\tok\t' "$PHASES"  # exit 0 only when every phase was ok
+}
+
+if [ "$DRY" = 1 ]; then
+  main
+  rm -rf "$WORK"
+  exit 0
+fi
+main 2>&1 | tee "$OUT/log.txt"
+status=${PIPESTATUS[0]}
+rm -rf "$WORK"
+exit "$status"
