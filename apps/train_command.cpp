@@ -1,5 +1,12 @@
-// `cudp train`: the article's training loop on one device, with a progress line
-// every --log-every steps, the held-out accuracy after every epoch, and a summary.
+// `cudp train`: the article's training loop on one device or several, with a
+// progress line every --log-every steps, the held-out accuracy after every
+// epoch, and a summary.
+//
+// Every run goes through parallel/'s trainers, one device included: with one
+// device the DataParallel step has nothing to broadcast or reduce and computes
+// bitwise what model/trainer.h's one-device Trainer computes (a test checks
+// it). The step line's `comm` is the time the first device spent in the
+// broadcast, gather, scatter and reduction phases, waiting for the others included.
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -10,6 +17,9 @@
 #include "model/models.h"
 #include "model/trainer.h"
 #include "model/weights.h"
+#include "parallel/device_group.h"
+#include "parallel/parallel_trainer.h"
+#include "runtime/device_spec.h"
 
 namespace cudp {
 namespace {
@@ -34,16 +44,27 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
   out << "cudp train\n";
   row("model", c.model + " (" + with_commas(net.param_count()) + " parameters)");
   row("input", shape_str(c.input));
-  row("data", concat(c.data, " (", c.train_size, " train, ", c.test_size, " held-out, seed ",
-                     c.seed, ")"));
-  row("devices", c.devices[0].str());
+  row("data",
+      concat(c.data, " (", c.train_size, " train, ", c.test_size, " held-out, seed ", c.seed, ")"));
+  row("devices", concat(device_list_str(c.devices), " (--devices ", c.devices_spec, ")"));
+  if (c.devices.size() == 1)
+    row("parallel", "none (one device)");
+  else
+    row("parallel",
+        concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
+               ", chunks of ", c.chunk_bytes, " bytes",
+               c.parallel == ParallelMode::DataParallel
+                   ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
+                   : std::string(),
+               c.check_replicas ? ", replicas checked" : ""));
   row("batch", std::to_string(c.batch));
   row("schedule", concat(total_steps, " steps (", steps_per_epoch, " per epoch)"));
-  row("optimizer", concat("SGD lr ", c.sgd.lr, " momentum ", c.sgd.momentum, " dampening ",
-                          c.sgd.dampening, " weight_decay ", c.sgd.weight_decay,
-                          c.sgd.nesterov ? " nesterov" : ""));
+  row("optimizer",
+      concat("SGD lr ", c.sgd.lr, " momentum ", c.sgd.momentum, " dampening ", c.sgd.dampening,
+             " weight_decay ", c.sgd.weight_decay, c.sgd.nesterov ? " nesterov" : ""));
   row("init", c.init_path.empty() ? concat("PyTorch default, seed ", c.seed) : c.init_path);
   if (!c.save_path.empty()) row("save", c.save_path);
+  if (!c.trace_path.empty()) row("trace", c.trace_path);
 }
 
 std::string percent(double fraction) {
@@ -62,9 +83,27 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
         << help;
     return 0;
   }
-  const Device device = c.devices[0];
-  auto net = build_model(c.model, c.input, device);
-  net->init(c.seed);
+  DeviceGroup group(c.devices, c.seed);
+  std::unique_ptr<Tracer> tracer;
+  if (!c.trace_path.empty()) {
+    std::vector<std::string> names;
+    for (int r = 0; r < group.size(); ++r) names.push_back(group[r].name());
+    tracer = std::make_unique<Tracer>(names);
+  }
+  ParallelOptions options;
+  options.mode = c.parallel;
+  options.collectives.algorithm = c.reduce;
+  options.collectives.chunk_bytes = c.chunk_bytes;
+  options.output_rank = c.output_rank;
+  options.check_replicas = c.check_replicas;
+  options.tracer = tracer.get();
+  const NetFactory factory = [&c](Device device, uint64_t seed) {
+    auto built = build_model(c.model, c.input, device);
+    built->init(seed);
+    return built;
+  };
+  auto trainer = make_parallel_trainer(group, factory, c.sgd, options);
+  Sequential* net = &trainer->net();
   if (!c.init_path.empty()) load_weights(*net, c.init_path);
 
   const DataSplit data = c.data == "synthetic"
@@ -75,15 +114,12 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   const int64_t total_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   print_config(out, c, *net, total_steps, steps_per_epoch);
 
-  Context ctx;
-  ctx.device = device;
-  Trainer trainer(*net, ctx, c.sgd);
   std::vector<float> x(static_cast<size_t>(c.batch * data.train.sample_numel()));
   std::vector<int32_t> y(static_cast<size_t>(c.batch));
 
   const auto start = Clock::now();
   auto window_start = start;
-  double window_loss = 0;
+  double window_loss = 0, window_comm = 0;
   int64_t window_correct = 0, window_samples = 0, window_steps = 0, samples = 0;
   int64_t step = 0;
   EvalStats held_out;
@@ -92,7 +128,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
     for (int64_t first = 0; first < data.train.size() && step < total_steps; first += c.batch) {
       const int64_t n = std::min(c.batch, data.train.size() - first);
       gather_batch(data.train, order, first, n, x.data(), y.data());
-      const StepStats s = trainer.step(x.data(), y.data(), n);
+      const StepStats s = trainer->step(x.data(), y.data(), n);
+      window_comm += trainer->last_communication_ms();
       ++step;
       samples += n;
       window_loss += s.loss;
@@ -101,28 +138,28 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
       ++window_steps;
       if (step % c.log_every == 0 || step == total_steps) {
         const double elapsed = seconds_since(window_start);
-        char line[160];
-        std::snprintf(line, sizeof line,
-                      "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s",
-                      static_cast<int>(std::to_string(total_steps).size()),
-                      static_cast<long long>(step), static_cast<long long>(total_steps),
-                      window_loss / window_steps,
-                      percent(static_cast<double>(window_correct) / window_samples).c_str(),
-                      1000.0 * elapsed / window_steps, window_samples / elapsed);
+        char line[200];
+        std::snprintf(
+            line, sizeof line,
+            "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s"
+            "  comm %6.2f ms/step",
+            static_cast<int>(std::to_string(total_steps).size()), static_cast<long long>(step),
+            static_cast<long long>(total_steps), window_loss / window_steps,
+            percent(static_cast<double>(window_correct) / window_samples).c_str(),
+            1000.0 * elapsed / window_steps, window_samples / elapsed, window_comm / window_steps);
         out << line << "\n" << std::flush;
         window_start = Clock::now();
-        window_loss = 0;
+        window_loss = window_comm = 0;
         window_correct = window_samples = window_steps = 0;
       }
     }
     if (data.test.size() > 0) {
       const auto eval_start = Clock::now();
-      held_out = trainer.evaluate(data.test, c.batch);
+      held_out = trainer->evaluate(data.test, c.batch);
       char line[160];
       std::snprintf(line, sizeof line, "epoch %lld/%lld  held-out loss %.4f  acc %s  (%.2f s)",
                     static_cast<long long>(epoch + 1), static_cast<long long>(total_epochs),
-                    held_out.loss, percent(held_out.accuracy()).c_str(),
-                    seconds_since(eval_start));
+                    held_out.loss, percent(held_out.accuracy()).c_str(), seconds_since(eval_start));
       out << line << "\n" << std::flush;
       window_start = Clock::now();  // the evaluation is not training time
     }
@@ -135,12 +172,18 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
     out << "; held-out accuracy " << percent(held_out.accuracy()) << ", loss "
         << std::setprecision(4) << held_out.loss;
   out << "\n";
+  if (tracer) {
+    tracer->write(c.trace_path);
+    out << "wrote the trace of " << step << " steps to " << c.trace_path << "\n";
+  }
   if (!c.save_path.empty()) {
     save_weights(*net, c.save_path,
-                 {{"model", c.model}, {"input", shape_str(c.input)},
-                  {"steps", std::to_string(step)}, {"format", "cudp"}});
-    out << "saved " << net->named_params().size() << " tensors ("
-        << with_commas(net->param_count()) << " parameters) to " << c.save_path << "\n";
+                 {{"model", c.model},
+                  {"input", shape_str(c.input)},
+                  {"steps", std::to_string(step)},
+                  {"format", "cudp"}});
+    out << "saved " << net->named_params().size() << " tensors (" << with_commas(net->param_count())
+        << " parameters) to " << c.save_path << "\n";
   }
   return 0;
 }

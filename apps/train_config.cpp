@@ -1,8 +1,11 @@
 // Flag definitions and checks for `cudp train`; see train_config.h.
 //
 // The defaults make `cudp train` with no flags the README's first run: seed-pool
-// on the synthetic set, one CPU device, the article's optimizer (lr 0.001,
-// momentum 0.9), 2 epochs of 4096 samples.
+// on the synthetic set, `--devices auto` (every GPU, else two CPU devices) with
+// DataParallel, the article's optimizer (lr 0.001, momentum 0.9), 2 epochs of
+// 4096 samples. The data-parallel flags are checked here, before any device
+// work: an output device outside the list or --check-replicas without ddp is
+// refused with the flag's name.
 #include "apps/train_config.h"
 
 #include "runtime/device_spec.h"
@@ -26,7 +29,18 @@ Flags train_flags() {
   f.add("data", "synthetic", "synthetic (learnable templates + noise) or random (randn/randint)");
   f.add("train-size", "4096", "samples in the generated training set");
   f.add("test-size", "1024", "samples in the generated held-out set");
-  f.add("devices", "cpu", "device to train on: cpu, cuda, cuda:N");
+  f.add("devices", "auto",
+        "devices to train on: auto (every GPU, else cpu:2), cpu, cpu:N (N logical CPU devices), "
+        "cuda, cuda:I[,J...] (a repeated id is another logical device on that GPU)");
+  f.add("parallel", "dp",
+        "with several devices: dp (nn.DataParallel) or ddp (DistributedDataParallel)");
+  f.add("reduce", "tree", "gradient summation: tree (binomial) or star (each into the first)");
+  f.add("chunk-bytes", "1M", "collectives move buffers in chunks of this size (K, M suffixes)");
+  f.add("output-device", "",
+        "dp: device that gathers the outputs and computes the loss "
+        "(default: the first)");
+  f.add("trace", "", "write a Chrome trace (Perfetto, chrome://tracing) of the steps here");
+  f.add_bool("check-replicas", "ddp: verify after each step that all replicas are identical");
   f.add("log-every", "20", "print a progress line every N steps");
   f.add("save", "", "write the final parameters to this safetensors file");
   f.add("init", "", "start from the parameters in this safetensors file");
@@ -53,6 +67,50 @@ Shape parse_input_shape(const std::string& text) {
   if (shape.size() != 3)
     fail("--input: expected CxHxW with three sizes (e.g. 3x32x32), found '", text, "'");
   return shape;
+}
+
+std::size_t parse_byte_size(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string unit = text.substr(digits);
+  std::size_t shift = 0;
+  if (unit == "K" || unit == "KiB")
+    shift = 10;
+  else if (unit == "M" || unit == "MiB")
+    shift = 20;
+  else if (unit == "G" || unit == "GiB")
+    shift = 30;
+  else if (!unit.empty())
+    digits = 0;
+  if (digits == 0 || digits > 12)
+    fail("--chunk-bytes: expected a byte count such as 1048576, 64K or 1M, found '", text, "'");
+  const std::size_t bytes = std::stoull(text.substr(0, digits)) << shift;
+  if (bytes < 4 || bytes > (std::size_t{1} << 32))
+    fail("--chunk-bytes: expected 4 bytes to 4G, found '", text, "'");
+  return bytes;
+}
+
+int parse_output_device(const std::string& text, const std::vector<Device>& devices,
+                        const std::string& devices_spec) {
+  auto is_id = [](const std::string& id) {
+    bool ok = !id.empty() && id.size() <= 6;
+    for (char c : id) ok = ok && c >= '0' && c <= '9';
+    return ok;
+  };
+  Device wanted = devices.at(0);  // a bare id names a device of the list's kind
+  std::string id = text;
+  if (text.rfind("cpu:", 0) == 0 || text.rfind("cuda:", 0) == 0) {
+    wanted.kind = text[1] == 'p' ? DeviceKind::Cpu : DeviceKind::Cuda;
+    id = text.substr(text.find(':') + 1);
+  }
+  if (!is_id(id))
+    fail("--output-device: expected a device such as cuda:1 or cpu:0, or an id, found '", text,
+         "'");
+  wanted.index = std::stoi(id);
+  for (std::size_t r = 0; r < devices.size(); ++r)
+    if (devices[r] == wanted) return static_cast<int>(r);
+  fail("--output-device ", text, ": ", wanted.str(), " is not one of the training devices ",
+       device_list_str(devices), " (--devices ", devices_spec, ")");
 }
 
 TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help) {
@@ -87,10 +145,17 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   c.test_size = f.non_negative_int("test-size");
   c.devices_spec = f.str("devices");
   c.devices = parse_device_spec(c.devices_spec);
-  if (c.devices.size() != 1)
-    fail("--devices ", c.devices_spec, ": names ", c.devices.size(),
-         " devices, but training on several devices (data parallelism) is not built yet; "
-         "give one device, e.g. --devices cpu");
+  c.parallel = parse_parallel_mode(f.str("parallel"));
+  c.reduce = parse_reduce_algorithm(f.str("reduce"));
+  c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
+  if (f.given("output-device"))
+    c.output_rank = parse_output_device(f.str("output-device"), c.devices, c.devices_spec);
+  if (c.output_rank != 0 && c.parallel != ParallelMode::DataParallel)
+    fail("--output-device: only --parallel dp gathers outputs on one device");
+  c.trace_path = f.str("trace");
+  c.check_replicas = f.boolean("check-replicas");
+  if (c.check_replicas && c.parallel != ParallelMode::Distributed)
+    fail("--check-replicas: needs --parallel ddp (dp keeps one set of parameters)");
   c.log_every = f.positive_int("log-every");
   c.save_path = f.str("save");
   c.init_path = f.str("init");

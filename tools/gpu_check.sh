@@ -10,6 +10,8 @@
 #   card       nvidia-smi: name, driver, memory
 #   tests      BUILD_DIR/tests/test_cuda --gtest_output=json (not ctest: the
 #              folder lands at another path, and ctest's paths are absolute)
+#   tests_parallel  BUILD_DIR/tests/test_parallel_cuda: peer copies, collectives,
+#              dp and ddp on logical devices of one GPU, the tree-edge bandwidth
 #   bench      BUILD_DIR/bench/bench_kernels_cuda, JSON out (short min_time;
 #              --full: longer, 3 repetitions, medians)
 #   baselines  bench/baselines/torch_gpu_baselines.py (python3 there has torch)
@@ -32,9 +34,9 @@
 #
 # Prepare here (no GPU needed), then one device call:
 #   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
-#   cmake --build build-gpu -j2 --target test_cuda bench_kernels_cuda cudp
+#   cmake --build build-gpu -j2 --target test_cuda test_parallel_cuda bench_kernels_cuda cudp
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
-#               carry ["build-gpu/tests/test_cuda", "build-gpu/cudp",
+#               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
 #                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
 # Environment: GPU_CHECK_BUDGET_S, PYTHON (python3), BENCH_FILTER (a
 # --benchmark_filter regex), MEMCHECK_FILTER and SHMEM_FILTER (gtest filters).
@@ -132,6 +134,7 @@ main() {
   phase card 20 -- nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   [ "$DRY" = 1 ] || cp "$WORK/card.log" "$WORK/card.csv" 2>/dev/null
   phase tests 90 -- "$BUILD/tests/test_cuda" "--gtest_output=json:$OUT/tests_cuda.json"
+  phase tests_parallel 60 -- "$BUILD/tests/test_parallel_cuda"
   phase bench "$CAP_BENCH" -- "$BUILD/bench/bench_kernels_cuda" "${BENCH_ARGS[@]}" \
     "--benchmark_out=$OUT/bench_cuda.json" --benchmark_out_format=json --benchmark_counters_tabular=true
   phase baselines "$CAP_BASELINES" -- "$PYTHON" bench/baselines/torch_gpu_baselines.py \
@@ -150,7 +153,8 @@ main() {
   [ "$DRY" = 1 ] && { echo "report     tools/gpu_report.py --work <tmp> --out-dir $OUT"; return 0; }
 
   # Missing test or sanitizer executables make a phase "missing" above; say which.
-  for f in "$BUILD/tests/test_cuda" "$BUILD/bench/bench_kernels_cuda" "$BUILD/cudp"; do
+  for f in "$BUILD/tests/test_cuda" "$BUILD/tests/test_parallel_cuda" "$BUILD/bench/bench_kernels_cuda" \
+    "$BUILD/cudp"; do
     [ -x "$f" ] || echo "gpu_check.sh: MISSING executable $f (not built, or not carried)"
   done
   for tool in memcheck racecheck synccheck; do

@@ -1,0 +1,112 @@
+// Training throughput with data parallelism on CPU devices: samples/s of the
+// seed-pool step (3x32x32, batch 32, the default run's) for N = 1, 2, 4
+// logical CPU devices, DataParallel and DDP, and the one-device Trainer
+// (model/trainer.h) as the baseline in the same run.
+//
+// Each logical CPU device computes on ONE thread, so on a machine with C cores
+// N <= C devices can scale and N > C devices only time-share (cpu:4 on the
+// 2-core development machine measures overhead, not speed-up). The issue's
+// goal: cpu:2 >= 1.6x the samples/s of one device on a 2-core machine.
+//   samples_per_s  32 / wall time of a step (manual time: the host mostly waits)
+//   comm_ms        the trainer's communication time per step (see parallel_trainer.h)
+//
+//   build/bench/bench_train_parallel --benchmark_out=train.json --benchmark_out_format=json
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <vector>
+
+#include "model/models.h"
+#include "model/rng.h"
+#include "model/trainer.h"
+#include "parallel/parallel_trainer.h"
+
+namespace {
+
+using namespace cudp;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kBatch = 32;
+const Shape kInput{3, 32, 32};
+
+struct Data {
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  Data() {
+    Rng rng(1);
+    x.resize(static_cast<std::size_t>(kBatch * shape_numel(kInput)));
+    for (float& v : x) v = static_cast<float>(rng.normal());
+    for (int64_t i = 0; i < kBatch; ++i) y.push_back(static_cast<int32_t>(rng.below(10)));
+  }
+};
+
+SgdOptions article_sgd() {
+  SgdOptions sgd;
+  sgd.lr = 0.001f;
+  sgd.momentum = 0.9f;
+  return sgd;
+}
+
+void bm_trainer(benchmark::State& state) {
+  const Data data;
+  auto net = build_model("seed-pool", kInput, cpu_device(0));
+  net->init(0);
+  Trainer trainer(*net, Context{cpu_device(0)}, article_sgd());
+  trainer.step(data.x.data(), data.y.data(), kBatch);  // warm-up: buffers, caches
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    trainer.step(data.x.data(), data.y.data(), kBatch);
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  state.counters["samples_per_s"] =
+      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_parallel(benchmark::State& state, ParallelMode mode) {
+  const Data data;
+  const int devices = static_cast<int>(state.range(0));
+  std::vector<Device> list;
+  for (int r = 0; r < devices; ++r) list.push_back(cpu_device(r));
+  DeviceGroup group(list, 0);
+  ParallelOptions options;
+  options.mode = mode;
+  auto trainer = make_parallel_trainer(
+      group,
+      [](Device device, uint64_t seed) {
+        auto net = build_model("seed-pool", kInput, device);
+        net->init(seed);
+        return net;
+      },
+      article_sgd(), options);
+  trainer->step(data.x.data(), data.y.data(), kBatch);  // warm-up
+  double comm = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    trainer->step(data.x.data(), data.y.data(), kBatch);
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+    comm += trainer->last_communication_ms();
+  }
+  state.counters["samples_per_s"] =
+      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["comm_ms"] = comm / static_cast<double>(state.iterations());
+}
+
+BENCHMARK(bm_trainer)->Name("trainer/one_device")->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(bm_parallel, dp, ParallelMode::DataParallel)
+    ->ArgName("N")
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(bm_parallel, ddp, ParallelMode::Distributed)
+    ->ArgName("N")
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,99 @@
+// Collectives over a DeviceGroup: reduce (sum into a root), broadcast, all_reduce.
+//
+// Buffers: buffers[r] holds n floats on rank r; only ranks 0..buffers.size()-1
+// take part (DataParallel leaves idle devices out). Algorithms:
+//   tree  binomial: at level l (s = 2^l) rank r with r % 2s == 0 and r+s < M
+//         receives rank r+s's buffer and adds it; ceil(log2 M) levels, any M.
+//         Broadcast runs the levels in reverse. Ranks are taken relative to root.
+//   star  reduce: every rank in turn into the root (PyTorch's path without
+//         NCCL); broadcast: the root to every rank at once.
+// An edge of a reduce copies chunk_bytes at a time into one of two scratch
+// slots of the receiver (its copy stream) and adds it there (its compute
+// stream); events let the copy of chunk i+1 run while chunk i is added.
+// Everything is in place: a reduce leaves partial sums in the non-root
+// buffers of the tree (the DP step overwrites its gradients at the next
+// backward anyway); all_reduce and broadcast leave the result everywhere.
+// Ordering is stream-ordered, like NCCL: a collective starts after the work
+// already queued on each participant's compute stream, and work queued there
+// afterwards sees the result and may overwrite the buffers.
+// The decision a reader would get wrong: the summation order depends only on
+// M and the algorithm, never on the chunk size or on timing, so a result is
+// bitwise reproducible; tree and star differ in the last bits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parallel/device_group.h"
+#include "parallel/trace.h"
+#include "runtime/memory.h"
+
+namespace cudp {
+
+enum class ReduceAlgorithm { Tree, Star };
+ReduceAlgorithm parse_reduce_algorithm(const std::string& text);  // "tree" or "star"
+const char* reduce_algorithm_name(ReduceAlgorithm algorithm);
+
+struct Edge {
+  int to, from;  // `to` receives `from`'s buffer
+};
+// The edges level by level; the edges of one level run concurrently.
+std::vector<std::vector<Edge>> reduce_levels(int ranks, ReduceAlgorithm algorithm, int root = 0);
+std::vector<std::vector<Edge>> broadcast_levels(int ranks, ReduceAlgorithm algorithm, int root = 0);
+
+struct CollectiveOptions {
+  ReduceAlgorithm algorithm = ReduceAlgorithm::Tree;
+  std::size_t chunk_bytes = std::size_t{1} << 20;
+};
+
+// Time a root's compute stream spent communicating; read after synchronizing.
+class CommClock {
+ public:
+  void add(TimeMark begin, TimeMark end) { spans_.emplace_back(std::move(begin), std::move(end)); }
+  double take_ms();
+  void discard() { spans_.clear(); }
+
+ private:
+  std::vector<std::pair<TimeMark, TimeMark>> spans_;
+};
+
+class Collectives {
+ public:
+  Collectives(DeviceGroup& group, CollectiveOptions options, Tracer* tracer = nullptr,
+              CommClock* clock = nullptr);
+
+  void reduce(const std::vector<float*>& buffers, int64_t n, int root = 0);
+  void broadcast(const std::vector<float*>& buffers, int64_t n, int root = 0);
+  void all_reduce(const std::vector<float*>& buffers, int64_t n);
+
+  const CollectiveOptions& options() const { return options_; }
+  void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+
+ private:
+  struct Scratch {
+    Buffer<float> slots[2];
+    std::vector<Event> freed;  // freed[slot]: its last add has run
+    int next = 0;
+  };
+  class Phase;
+
+  void check(const std::vector<float*>& buffers, int64_t n, int root, const char* what) const;
+  Scratch& scratch_for(int rank, int64_t elements);
+  void run_reduce(const std::vector<float*>& buffers, int64_t n, int root, const char* phase);
+  void run_broadcast(const std::vector<float*>& buffers, int64_t n, int root, const char* phase);
+  void receive_and_add(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
+                       const char* phase);
+
+  DeviceGroup& group_;
+  CollectiveOptions options_;
+  Tracer* tracer_;
+  CommClock* clock_;
+  int64_t chunk_elements_;
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
+};
+
+}  // namespace cudp

@@ -1,0 +1,151 @@
+// DataParallelTrainer::step (see data_parallel.h), phase by phase.
+//
+// Who waits for whom: the output device's copy stream waits for each replica's
+// forward before pulling its logits; its compute stream waits for those copies
+// before the loss; each replica's copy stream waits for the loss before pulling
+// its dlogits. The output device's own rows are copied on its compute stream,
+// where they are already in order (one thread hop fewer, and none at all with
+// one device). The host waits once, for the loss, before queueing SGD: as in the
+// one-device Trainer, a NaN loss or a bad label never reaches the parameters.
+#include "parallel/data_parallel.h"
+
+#include "kernels/axpy.h"
+#include "parallel/peer.h"
+#include "runtime/error.h"
+
+namespace cudp {
+
+DataParallelTrainer::DataParallelTrainer(DeviceGroup& group, const NetFactory& factory,
+                                         SgdOptions sgd, ParallelOptions options,
+                                         CrossEntropyOptions loss)
+    : ParallelTrainer(group, factory, options, loss),
+      sgd_(group[0].device, replicas_[0]->net().param_count(), sgd),
+      loss_(group[options.output_rank].device, loss),
+      loss_ready_(group[options.output_rank].device) {
+  if (options.check_replicas)
+    fail(
+        "--check-replicas: needs --parallel ddp (DataParallel keeps one set of parameters, "
+        "on the first device)");
+}
+
+StepStats DataParallelTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
+  return guarded([&] { return run_step(host_x, host_y, B); });
+}
+
+void DataParallelTrainer::replicate_for_evaluation() {
+  std::vector<float*> buffers;
+  for (auto& replica : replicas_) buffers.push_back(replica->net().params());
+  collectives_.broadcast(buffers, replicas_[0]->net().param_count(), 0);
+}
+
+StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host_y, int64_t B) {
+  const std::vector<Shard> shards = chunk_batch(B, group_.size());
+  const int active = static_cast<int>(shards.size());
+  const int64_t classes = replicas_[0]->classes();
+  const int64_t params = replicas_[0]->net().param_count();
+  const int out_rank = options_.output_rank;
+  LogicalDevice& out = group_[out_rank];
+  begin_step(B, shards);
+  if (B > capacity_) {
+    logits_ = Buffer<float>(out.device, static_cast<std::size_t>(B * classes));
+    dlogits_ = Buffer<float>(out.device, static_cast<std::size_t>(B * classes));
+    labels_ = Buffer<int32_t>(out.device, static_cast<std::size_t>(B));
+    capacity_ = B;
+  }
+
+  // scatter: shards of x to the replicas, every label to the output device.
+  scatter(shards, host_x, nullptr);
+  out.copy.wait_for(out.compute);
+  traced(tracer_, out.copy, out_rank, Lane::Copy, "copy", {B * 4, -1, out_rank, "scatter"}, [&] {
+    copy_peer(out.device, labels_.data(), cpu_device(), host_y, static_cast<std::size_t>(B) * 4,
+              out.copy);
+  });
+
+  // replicate: rank 0's params to every active replica.
+  std::vector<float*> buffers;
+  for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().params());
+  collectives_.broadcast(buffers, params, 0);
+
+  for (int r = 0; r < active; ++r) replicas_[r]->forward(shards[r].size, tracer_);
+
+  // gather: logits to the output device, in batch order.
+  TimeMark gather_begin = out.compute.mark();
+  for (int r = 0; r < active; ++r) {
+    const int64_t bytes = shards[r].size * classes * 4;
+    const bool local = r == out_rank;  // queued after its own forward already
+    Stream& on = local ? out.compute : out.copy;
+    if (!local) out.copy.wait_for(group_[r].compute);
+    traced(tracer_, on, out_rank, Lane::Copy, "copy", {bytes, r, out_rank, "gather"}, [&] {
+      copy_peer(out.device, logits_.data() + shards[r].offset * classes, group_[r].device,
+                replicas_[r]->logits(), static_cast<std::size_t>(bytes), on);
+    });
+  }
+  out.compute.wait_for(out.copy);
+  TimeMark gather_end = out.compute.mark();
+  if (tracer_) tracer_->span(out_rank, Lane::Compute, "gather", gather_begin, gather_end);
+  clock_.add(gather_begin, gather_end);
+
+  // loss: mean over the whole batch, fused with dL/dlogits.
+  const Context out_ctx = out.context();
+  traced(tracer_, out.compute, out_rank, Lane::Compute, "loss", {}, [&] {
+    CrossEntropyLoss* loss = &loss_;
+    const float* logits = logits_.data();
+    const int32_t* labels = labels_.data();
+    float* dlogits = dlogits_.data();
+    out.compute.enqueue([=] { loss->compute(out_ctx, B, classes, logits, labels, dlogits); });
+  });
+  out.compute.record(loss_ready_);
+
+  // scatter_grad: each replica pulls its rows of dlogits, then runs backward.
+  for (int r = 0; r < active; ++r) {
+    LogicalDevice& d = group_[r];
+    const int64_t bytes = shards[r].size * classes * 4;
+    const bool local = r == out_rank;  // queued after the loss already
+    Stream& on = local ? d.compute : d.copy;
+    if (!local) {
+      d.copy.wait(loss_ready_);
+      d.copy.wait_for(d.compute);
+    }
+    TimeMark begin = d.compute.mark();
+    traced(tracer_, on, r, Lane::Copy, "copy", {bytes, out_rank, r, "scatter_grad"}, [&] {
+      copy_peer(d.device, replicas_[r]->dlogits(), out.device,
+                dlogits_.data() + shards[r].offset * classes, static_cast<std::size_t>(bytes), on);
+    });
+    if (!local) d.compute.wait_for(d.copy);
+    TimeMark end = d.compute.mark();
+    if (tracer_) tracer_->span(r, Lane::Compute, "scatter_grad", begin, end);
+    if (r == 0) clock_.add(begin, end);
+    replicas_[r]->backward(tracer_);
+  }
+
+  // reduce: flat grads into rank 0.
+  buffers.clear();
+  for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().grads());
+  collectives_.reduce(buffers, params, 0);
+
+  // The host checks the loss (and reads the logits for accuracy) before SGD.
+  loss_ready_.synchronize();
+  StepStats stats;
+  stats.samples = B;
+  host_logits_.resize(static_cast<std::size_t>(B * classes));
+  copy_bytes(out_ctx, host_logits_.data(), cpu_device(), logits_.data(), out.device,
+             host_logits_.size() * sizeof(float));
+  synchronize(out_ctx);
+  stats.correct = correct_in(host_logits_.data(), host_y, B);
+  stats.loss = loss_.value(out_ctx);
+  check_loss(stats.loss);
+
+  // sgd: rank 0 only.
+  LogicalDevice& root = group_[0];
+  traced(tracer_, root.compute, 0, Lane::Compute, "sgd", {}, [&] {
+    Sgd* sgd = &sgd_;
+    const Context ctx = root.context();
+    float* p = replicas_[0]->net().params();
+    const float* g = replicas_[0]->net().grads();
+    root.compute.enqueue([=] { sgd->step(ctx, p, g); });
+  });
+  finish_step();
+  return stats;
+}
+
+}  // namespace cudp

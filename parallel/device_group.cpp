@@ -1,0 +1,45 @@
+// DeviceGroup (see device_group.h). Synchronizing drains every stream before
+// reporting an error: a half-drained group would leave closures running that
+// point at buffers the caller is about to free.
+#include "parallel/device_group.h"
+
+#include <exception>
+
+#include "runtime/error.h"
+
+namespace cudp {
+
+std::string LogicalDevice::name() const { return concat("rank ", rank, " (", device.str(), ")"); }
+
+DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed) : devices_(devices) {
+  if (devices.empty()) fail("a device group needs at least one device");
+  for (std::size_t r = 0; r < devices.size(); ++r) {
+    if (devices[r].kind != devices[0].kind)
+      fail("a device group cannot mix CPU and CUDA devices: ", devices[0].str(), " and ",
+           devices[r].str());
+    ranks_.push_back(std::make_unique<LogicalDevice>(static_cast<int>(r), devices[r], seed + r));
+  }
+}
+
+void DeviceGroup::synchronize() {
+  std::exception_ptr first;
+  for (auto& rank : ranks_) {
+    for (Stream* stream : {&rank->compute, &rank->copy}) {
+      try {
+        stream->synchronize();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+void DeviceGroup::drain() noexcept {
+  try {
+    synchronize();
+  } catch (...) {
+  }
+}
+
+}  // namespace cudp

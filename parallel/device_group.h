@@ -1,0 +1,59 @@
+// DeviceGroup: the logical devices of a data-parallel run, from a device list.
+//
+// Rank r is the r-th device of the list (`cuda:0,0` is two ranks on GPU 0;
+// `cpu:4` is four ranks sharing the host's memory). Each rank owns:
+//   compute  the stream its kernels run on (layers, loss, adds, SGD);
+//   copy     the stream its INCOMING copies run on (copy_peer pulls), so that
+//            copying chunk i+1 overlaps adding chunk i, as a GPU's copy engine
+//            overlaps its SMs;
+//   seed     seed + rank (DESIGN.md: each logical device has its own seed).
+// On a CPU device each stream is one worker thread, so a rank computes on ONE
+// thread (Context::threads == 1): cpu:2 on two cores is two single-threaded
+// devices. Memory is allocated per rank with Buffer<T>(group[r].device, n).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "parallel/stream.h"
+
+namespace cudp {
+
+struct LogicalDevice {
+  LogicalDevice(int rank, Device device, uint64_t seed)
+      : rank(rank), device(device), seed(seed), compute(device), copy(device) {}
+
+  int rank;
+  Device device;
+  uint64_t seed;
+  Stream compute, copy;
+
+  Context context() const { return compute.context(); }
+  std::string name() const;  // "rank 1 (cpu:1)"
+};
+
+class DeviceGroup {
+ public:
+  DeviceGroup(const std::vector<Device>& devices, uint64_t seed);
+  DeviceGroup(const DeviceGroup&) = delete;
+  DeviceGroup& operator=(const DeviceGroup&) = delete;
+
+  int size() const { return static_cast<int>(ranks_.size()); }
+  LogicalDevice& operator[](int rank) { return *ranks_.at(static_cast<std::size_t>(rank)); }
+  const LogicalDevice& operator[](int rank) const {
+    return *ranks_.at(static_cast<std::size_t>(rank));
+  }
+  const std::vector<Device>& devices() const { return devices_; }
+
+  // Waits for every stream of every rank; then rethrows the first error found.
+  void synchronize();
+  // The same, for unwinding: waits for everything and swallows errors.
+  void drain() noexcept;
+
+ private:
+  std::vector<Device> devices_;
+  std::vector<std::unique_ptr<LogicalDevice>> ranks_;
+};
+
+}  // namespace cudp

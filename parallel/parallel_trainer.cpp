@@ -1,0 +1,189 @@
+// What DataParallel and DDP steps share (see parallel_trainer.h): sharding, the
+// scatter of a host batch, step bookkeeping, and evaluation.
+//
+// Evaluation shards each batch like a step and runs forward on the replicas;
+// each replica computes its shard's mean loss, weighted by its shard size on the
+// host, so one replica gives exactly the one-device Trainer's figures.
+#include "parallel/parallel_trainer.h"
+
+#include <cmath>
+
+#include "parallel/data_parallel.h"
+#include "parallel/ddp.h"
+#include "parallel/peer.h"
+#include "runtime/error.h"
+
+namespace cudp {
+
+ParallelMode parse_parallel_mode(const std::string& text) {
+  if (text == "dp") return ParallelMode::DataParallel;
+  if (text == "ddp") return ParallelMode::Distributed;
+  fail("--parallel: expected dp or ddp, found '", text, "'");
+}
+
+const char* parallel_mode_name(ParallelMode mode) {
+  return mode == ParallelMode::DataParallel ? "dp" : "ddp";
+}
+
+std::vector<Shard> chunk_batch(int64_t batch, int devices) {
+  if (devices < 1) fail("chunk_batch: expected at least one device, found ", devices);
+  std::vector<Shard> shards;
+  const int64_t chunk = (batch + devices - 1) / devices;  // torch.chunk: ceil(B / N)
+  for (int64_t offset = 0; offset < batch; offset += chunk)
+    shards.push_back({offset, std::min(chunk, batch - offset)});
+  return shards;
+}
+
+ParallelTrainer::ParallelTrainer(DeviceGroup& group, const NetFactory& factory,
+                                 ParallelOptions options, CrossEntropyOptions loss)
+    : group_(group),
+      options_(options),
+      loss_options_(loss),
+      tracer_(options.tracer),
+      collectives_(group, options.collectives, options.tracer, &clock_) {
+  if (options.output_rank < 0 || options.output_rank >= group.size())
+    fail("--output-device: rank ", options.output_rank, " is not among the ", group.size(),
+         " devices");
+  for (int r = 0; r < group.size(); ++r) {
+    replicas_.push_back(
+        std::make_unique<Replica>(group[r], factory(group[r].device, group[r].seed)));
+    CrossEntropyOptions mean = loss;
+    mean.reduction = Reduction::Mean;
+    eval_losses_.push_back(std::make_unique<CrossEntropyLoss>(group[r].device, mean));
+  }
+  step_begin_.resize(static_cast<std::size_t>(group.size()));
+}
+
+ParallelTrainer::~ParallelTrainer() { group_.drain(); }
+
+Sequential& ParallelTrainer::replica_net(int rank) {
+  return replicas_.at(static_cast<std::size_t>(rank))->net();
+}
+
+void ParallelTrainer::begin_step(int64_t B, const std::vector<Shard>& shards) {
+  if (B < 1) fail("a training step needs at least one sample, found ", B);
+  // The group is idle here: every step and evaluation ends synchronized.
+  for (std::size_t r = 0; r < shards.size(); ++r) replicas_[r]->reserve(shards[r].size);
+  if (tracer_)
+    for (int r = 0; r < group_.size(); ++r) step_begin_[r] = group_[r].compute.mark();
+}
+
+void ParallelTrainer::scatter(const std::vector<Shard>& shards, const float* host_x,
+                              const int32_t* host_y) {
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const int r = static_cast<int>(i);
+    LogicalDevice& d = group_[r];
+    Replica& replica = *replicas_[i];
+    const Shard s = shards[i];
+    d.copy.wait_for(d.compute);  // x and y are not in use any more
+    const int64_t x_bytes = s.size * replica.sample_numel() * 4;
+    traced(tracer_, d.copy, r, Lane::Copy, "copy", {x_bytes, -1, r, "scatter"}, [&] {
+      copy_peer(d.device, replica.x(), cpu_device(), host_x + s.offset * replica.sample_numel(),
+                static_cast<std::size_t>(x_bytes), d.copy);
+    });
+    if (host_y) {
+      traced(tracer_, d.copy, r, Lane::Copy, "copy", {s.size * 4, -1, r, "scatter"}, [&] {
+        copy_peer(d.device, replica.y(), cpu_device(), host_y + s.offset,
+                  static_cast<std::size_t>(s.size) * 4, d.copy);
+      });
+    }
+    traced(tracer_, d.compute, r, Lane::Compute, "scatter", {},
+           [&] { d.compute.wait_for(d.copy); });
+  }
+}
+
+void ParallelTrainer::finish_step() {
+  if (tracer_)
+    for (int r = 0; r < group_.size(); ++r)
+      tracer_->span(r, Lane::Compute, "step", step_begin_[r], group_[r].compute.mark());
+  group_.synchronize();
+  if (tracer_) tracer_->flush();
+  communication_ms_ = clock_.take_ms();
+}
+
+void ParallelTrainer::check_loss(float loss) {
+  ++steps_;
+  if (!std::isfinite(loss))
+    fail("training diverged: the loss is ", loss, " at step ", steps_, " (try a smaller --lr)");
+}
+
+int64_t ParallelTrainer::correct_in(const float* host_logits, const int32_t* host_y,
+                                    int64_t n) const {
+  const int64_t classes = replicas_[0]->classes();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = host_logits + i * classes;
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best]) best = c;  // first maximum, as torch.argmax
+    correct += best == host_y[i];
+  }
+  return correct;
+}
+
+EvalStats ParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
+  EvalStats stats;
+  const std::vector<int64_t> order = epoch_order(data.size(), 0, 0, false);
+  std::vector<float> x(static_cast<std::size_t>(batch * data.sample_numel()));
+  std::vector<int32_t> y(static_cast<std::size_t>(batch));
+  std::vector<float> logits;
+  const int64_t classes = replicas_[0]->classes();
+  // The trace and the communication clock show training steps only.
+  Tracer* const tracer = tracer_;
+  tracer_ = nullptr;
+  collectives_.set_tracer(nullptr);
+  struct Restore {
+    ParallelTrainer* self;
+    Tracer* tracer;
+    ~Restore() {
+      self->tracer_ = tracer;
+      self->collectives_.set_tracer(tracer);
+      self->clock_.discard();
+    }
+  } restore{this, tracer};
+  guarded([&] {
+    replicate_for_evaluation();
+    for (int64_t first = 0; first < data.size(); first += batch) {
+      const int64_t n = std::min(batch, data.size() - first);
+      gather_batch(data, order, first, n, x.data(), y.data());
+      const std::vector<Shard> shards = chunk_batch(n, group_.size());
+      begin_step(n, shards);
+      scatter(shards, x.data(), y.data());
+      for (std::size_t r = 0; r < shards.size(); ++r) {
+        Replica& replica = *replicas_[r];
+        replica.forward(shards[r].size, nullptr);
+        CrossEntropyLoss* loss = eval_losses_[r].get();
+        const Context ctx = replica.device().context();
+        const int64_t size = shards[r].size;
+        const float* out = replica.logits();
+        const int32_t* labels = replica.y();
+        replica.device().compute.enqueue(
+            [=] { loss->compute(ctx, size, classes, out, labels, nullptr); });
+      }
+      group_.synchronize();
+      for (std::size_t r = 0; r < shards.size(); ++r) {
+        const Context ctx = replicas_[r]->device().context();
+        logits.resize(static_cast<std::size_t>(shards[r].size * classes));
+        copy_bytes(ctx, logits.data(), cpu_device(), replicas_[r]->logits(), ctx.device,
+                   logits.size() * sizeof(float));
+        synchronize(ctx);
+        stats.correct += correct_in(logits.data(), y.data() + shards[r].offset, shards[r].size);
+        stats.loss += static_cast<double>(eval_losses_[r]->value(ctx)) * shards[r].size;
+      }
+      stats.samples += n;
+    }
+  });
+  if (stats.samples) stats.loss /= stats.samples;
+  return stats;
+}
+
+std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,
+                                                       const NetFactory& factory, SgdOptions sgd,
+                                                       ParallelOptions options,
+                                                       CrossEntropyOptions loss) {
+  if (options.mode == ParallelMode::DataParallel)
+    return std::make_unique<DataParallelTrainer>(group, factory, sgd, options, loss);
+  return std::make_unique<DistributedTrainer>(group, factory, sgd, options, loss);
+}
+
+}  // namespace cudp

@@ -1,0 +1,111 @@
+// ParallelTrainer: the training step over a DeviceGroup, DataParallel or DDP.
+//
+//   dp   PyTorch's nn.DataParallel: every step scatter the batch, broadcast
+//        rank 0's flat params, forward, gather the logits to the output
+//        device, loss there, scatter dlogits, backward, reduce the flat grads
+//        into rank 0, SGD on rank 0 only.          (parallel/data_parallel.cpp)
+//   ddp  DistributedDataParallel: params broadcast once; each replica's loss on
+//        its shard with reduction sum over the batch's count of non-ignored
+//        targets; all_reduce of the grads; SGD on every replica. (parallel/ddp.cpp)
+// Shards follow torch.chunk: chunk = ceil(B / N), so 9 over 4 is 3,3,3 and one
+// idle device, and a batch smaller than N uses fewer replicas.
+// Replica r's net is built by the factory on rank r's device with seed + r;
+// rank 0's seed is the run's seed, so N devices start from the one-device model.
+// The decision a reader would get wrong: net() is rank 0's model. Load weights
+// into it before the first step (DP broadcasts it every step, DDP once).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "model/data/dataset.h"
+#include "model/trainer.h"
+#include "parallel/collectives.h"
+#include "parallel/replica.h"
+
+namespace cudp {
+
+enum class ParallelMode { DataParallel, Distributed };
+ParallelMode parse_parallel_mode(const std::string& text);  // "dp" or "ddp"
+const char* parallel_mode_name(ParallelMode mode);
+
+struct ParallelOptions {
+  ParallelMode mode = ParallelMode::DataParallel;
+  CollectiveOptions collectives;
+  int output_rank = 0;          // dp: where outputs are gathered and the loss computed
+  bool check_replicas = false;  // ddp: compare every replica's params after each step
+  Tracer* tracer = nullptr;     // null: no trace
+};
+
+using NetFactory = std::function<std::unique_ptr<Sequential>(Device device, uint64_t seed)>;
+
+struct Shard {
+  int64_t offset = 0, size = 0;
+};
+std::vector<Shard> chunk_batch(int64_t batch, int devices);  // torch.chunk's sizes
+
+class ParallelTrainer {
+ public:
+  virtual ~ParallelTrainer();
+  ParallelTrainer(const ParallelTrainer&) = delete;
+  ParallelTrainer& operator=(const ParallelTrainer&) = delete;
+
+  // One SGD step on B samples from host memory; the loss is the batch mean.
+  virtual StepStats step(const float* host_x, const int32_t* host_y, int64_t B) = 0;
+  // Forward only, sharded over the replicas; loss and accuracy over `data`.
+  EvalStats evaluate(const Dataset& data, int64_t batch);
+
+  Sequential& net() { return replica_net(0); }
+  Sequential& replica_net(int rank);
+  DeviceGroup& group() { return group_; }
+  const ParallelOptions& options() const { return options_; }
+  double last_communication_ms() const { return communication_ms_; }  // of the last step
+
+ protected:
+  ParallelTrainer(DeviceGroup& group, const NetFactory& factory, ParallelOptions options,
+                  CrossEntropyOptions loss);
+
+  // Gives every replica rank 0's params before an evaluation (dp: a broadcast,
+  // ddp: the first step's broadcast if it has not happened yet).
+  virtual void replicate_for_evaluation() = 0;
+
+  // Steps share these. Each queues work; finish_step() waits for all of it.
+  void begin_step(int64_t B, const std::vector<Shard>& shards);  // buffers; trace marks
+  void scatter(const std::vector<Shard>& shards, const float* host_x, const int32_t* host_y);
+  void finish_step();
+  // Bookkeeping the Trainer does: the step count, the diverged-loss error.
+  void check_loss(float loss);
+  int64_t correct_in(const float* host_logits, const int32_t* host_y, int64_t n) const;
+  template <class Body>
+  auto guarded(Body&& body) -> decltype(body());  // drains the group if body throws
+
+  DeviceGroup& group_;
+  ParallelOptions options_;
+  CrossEntropyOptions loss_options_;
+  Tracer* tracer_;
+  CommClock clock_;
+  Collectives collectives_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<std::unique_ptr<CrossEntropyLoss>> eval_losses_;  // per rank, reduction mean
+  std::vector<TimeMark> step_begin_;
+  int64_t steps_ = 0;
+  double communication_ms_ = 0;
+};
+
+template <class Body>
+auto ParallelTrainer::guarded(Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (...) {
+    group_.drain();  // queued closures point at host memory the caller may free
+    throw;
+  }
+}
+
+std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,
+                                                       const NetFactory& factory, SgdOptions sgd,
+                                                       ParallelOptions options,
+                                                       CrossEntropyOptions loss = {});
+
+}  // namespace cudp

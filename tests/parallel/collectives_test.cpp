@@ -1,0 +1,229 @@
+// Collectives on CPU devices against closed forms (parallel/collectives.h).
+//
+// Rank r contributes r+1 everywhere, so a sum over M ranks is M(M+1)/2 exactly;
+// random data is checked against a double-precision sum, and the summation
+// order itself against the tree's and the star's parenthesization computed
+// here in float. N = 1..8, sizes 0, 1, odd and several MiB, both algorithms,
+// chunks from one float to larger than the buffer.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "parallel/collectives.h"
+#include "runtime/error.h"
+#include "tests/common/poison.h"
+#include "tests/common/tolerance.h"
+
+namespace cudp {
+namespace {
+
+std::vector<Device> cpus(int n) {
+  std::vector<Device> d;
+  for (int i = 0; i < n; ++i) d.push_back(cpu_device(i));
+  return d;
+}
+
+// One Buffer per rank, filled from host vectors; read back after synchronize.
+struct RankBuffers {
+  std::vector<Buffer<float>> buffers;
+  RankBuffers(DeviceGroup& group, int ranks, const std::vector<std::vector<float>>& values) {
+    for (int r = 0; r < ranks; ++r) {
+      buffers.emplace_back(group[r].device, values[r].size());
+      if (!values[r].empty())
+        std::memcpy(buffers.back().data(), values[r].data(), values[r].size() * 4);
+    }
+  }
+  std::vector<float*> pointers() {
+    std::vector<float*> p;
+    for (auto& b : buffers) p.push_back(b.data());
+    return p;
+  }
+  std::vector<float> host(int r) const {
+    const auto& b = buffers[r];
+    return std::vector<float>(b.data(), b.data() + b.size());
+  }
+};
+
+std::vector<std::vector<float>> rank_plus_one(int ranks, int64_t n) {
+  std::vector<std::vector<float>> v;
+  for (int r = 0; r < ranks; ++r) v.emplace_back(static_cast<std::size_t>(n), float(r + 1));
+  return v;
+}
+
+std::string label(int ranks, int64_t n, ReduceAlgorithm a, std::size_t chunk) {
+  return concat("N=", ranks, " n=", n, " ", reduce_algorithm_name(a), " chunk=", chunk);
+}
+
+TEST(Schedule, TreeLevelsFollowTheBinomialRule) {
+  const auto levels = reduce_levels(6, ReduceAlgorithm::Tree);
+  ASSERT_EQ(levels.size(), 3u);  // ceil(log2 6)
+  auto pairs = [](const std::vector<Edge>& level) {
+    std::string s;
+    for (const Edge& e : level) s += concat(e.to, "<", e.from, " ");
+    return s;
+  };
+  EXPECT_EQ(pairs(levels[0]), "0<1 2<3 4<5 ");
+  EXPECT_EQ(pairs(levels[1]), "0<2 ");
+  EXPECT_EQ(pairs(levels[2]), "0<4 ");
+  const auto down = broadcast_levels(6, ReduceAlgorithm::Tree);
+  EXPECT_EQ(pairs(down[0]), "4<0 ");
+  EXPECT_EQ(pairs(down[2]), "1<0 3<2 5<4 ");
+  EXPECT_EQ(pairs(reduce_levels(4, ReduceAlgorithm::Star)[2]), "0<3 ");
+  EXPECT_EQ(pairs(broadcast_levels(4, ReduceAlgorithm::Star)[0]), "1<0 2<0 3<0 ");
+  EXPECT_TRUE(reduce_levels(1, ReduceAlgorithm::Tree).empty());
+  // Another root: ranks are taken relative to it.
+  EXPECT_EQ(pairs(reduce_levels(3, ReduceAlgorithm::Tree, 2)[0]), "2<0 ");
+  for (int n = 1; n <= 9; ++n) {
+    int edges = 0;
+    for (const auto& level : reduce_levels(n, ReduceAlgorithm::Tree)) edges += level.size();
+    EXPECT_EQ(edges, n - 1) << "N=" << n;
+  }
+}
+
+TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
+  for (int ranks = 1; ranks <= 8; ++ranks) {
+    DeviceGroup group(cpus(ranks), 0);
+    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+      for (int64_t n : {0, 1, 7, 1001}) {
+        // Chunks that split n unevenly (one float, three, 100 or 1000 floats) and
+        // one larger than n; a chunk of one float is kept to the small sizes.
+        const std::size_t small = n > 100 ? 400 : 4, uneven = n > 100 ? 4000 : 12;
+        for (std::size_t chunk : {small, uneven, std::size_t{1} << 20}) {
+          Collectives c(group, {algorithm, chunk});
+          const float expected = ranks * (ranks + 1) / 2.0f;
+          const std::string what = label(ranks, n, algorithm, chunk);
+          {
+            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+            c.reduce(b.pointers(), n);
+            group.synchronize();
+            EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(n, expected), 0, 0, what));
+          }
+          {
+            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+            c.all_reduce(b.pointers(), n);
+            group.synchronize();
+            for (int r = 0; r < ranks; ++r)
+              EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0,
+                                          what + concat(" all_reduce rank ", r)));
+          }
+          {
+            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+            const int root = ranks - 1;
+            c.broadcast(b.pointers(), n, root);
+            group.synchronize();
+            for (int r = 0; r < ranks; ++r)
+              EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, float(ranks)), 0, 0,
+                                          what + concat(" broadcast to rank ", r)));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Collectives, SeveralMiBOfRandomDataAgainstADoubleSum) {
+  const int64_t n = (3 << 20) / 4 + 3;  // 3 MiB and an odd tail
+  for (int ranks : {2, 5, 8}) {
+    DeviceGroup group(cpus(ranks), 0);
+    std::vector<std::vector<float>> values;
+    std::vector<double> sum(static_cast<std::size_t>(n), 0.0);
+    for (int r = 0; r < ranks; ++r) {
+      values.push_back(test::random_floats(n, 1000 + r));
+      for (int64_t i = 0; i < n; ++i) sum[i] += values[r][i];
+    }
+    std::vector<float> first;
+    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+      // Tree: three chunk sizes (the last larger than the buffer); star: one.
+      std::vector<std::size_t> chunks = {std::size_t{1} << 20};
+      if (algorithm == ReduceAlgorithm::Tree) chunks = {64 << 10, 1 << 20, 8 << 20};
+      for (std::size_t chunk : chunks) {
+        Collectives c(group, {algorithm, chunk});
+        RankBuffers b(group, ranks, values);
+        c.all_reduce(b.pointers(), n);
+        group.synchronize();
+        const std::string what = label(ranks, n, algorithm, chunk);
+        EXPECT_TRUE(test::all_close(b.host(0), sum, 1e-6 * ranks, 1e-5, what));
+        for (int r = 1; r < ranks; ++r)
+          EXPECT_TRUE(test::all_identical(b.host(r), b.host(0), what + " replicas"));
+        if (algorithm == ReduceAlgorithm::Tree) {
+          // Chunking never changes a bit.
+          if (first.empty()) first = b.host(0);
+          EXPECT_TRUE(test::all_identical(b.host(0), first, what + " vs the first chunk size"));
+        }
+      }
+    }
+  }
+}
+
+// The summation order, element by element: tree ((x0+x1)+(x2+x3))+x4 for N=5,
+// star (((x0+x1)+x2)+x3)+x4. Values of very different magnitudes make the
+// orders give different floats, so a wrong order fails.
+TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
+  const int ranks = 5;
+  const int64_t n = 4099;
+  std::vector<std::vector<float>> values;
+  for (int r = 0; r < ranks; ++r) {
+    values.push_back(test::random_floats(n, 7 + r));
+    for (float& v : values.back()) v *= (r % 2 ? 1e4f : 1e-3f);
+  }
+  std::vector<float> tree(n), star(n);
+  int differ = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* x[5] = {&values[0][i], &values[1][i], &values[2][i], &values[3][i], &values[4][i]};
+    tree[i] = ((*x[0] + *x[1]) + (*x[2] + *x[3])) + *x[4];
+    star[i] = (((*x[0] + *x[1]) + *x[2]) + *x[3]) + *x[4];
+    differ += tree[i] != star[i];
+  }
+  ASSERT_GT(differ, 0) << "the data does not tell the orders apart";
+  DeviceGroup group(cpus(ranks), 0);
+  for (std::size_t chunk : {std::size_t{4}, std::size_t{1000}, std::size_t{1} << 20}) {
+    for (auto [algorithm, expected] :
+         {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star}}) {
+      Collectives c(group, {algorithm, chunk});
+      RankBuffers b(group, ranks, values);
+      c.reduce(b.pointers(), n);
+      group.synchronize();
+      EXPECT_TRUE(test::all_identical(b.host(0), *expected, label(ranks, n, algorithm, chunk)));
+    }
+  }
+}
+
+TEST(Collectives, ASubsetOfRanksAndAnotherRoot) {
+  DeviceGroup group(cpus(4), 0);
+  Collectives c(group, {});
+  RankBuffers b(group, 3, rank_plus_one(3, 10));  // ranks 0..2 only
+  c.reduce(b.pointers(), 10, 1);
+  group.synchronize();
+  EXPECT_TRUE(test::all_close(b.host(1), std::vector<float>(10, 6.0f), 0, 0, "root 1"));
+  EXPECT_THROW(c.reduce(b.pointers(), 10, 3), Error);
+  std::vector<float*> too_many(5, b.pointers()[0]);
+  EXPECT_THROW(c.all_reduce(too_many, 10), Error);
+  EXPECT_THROW(Collectives(group, {ReduceAlgorithm::Tree, 2}), Error);
+  EXPECT_THROW(parse_reduce_algorithm("ring"), Error);
+}
+
+TEST(Collectives, BackToBackCallsReuseScratchSafely) {
+  // Many small all_reduces queued without synchronizing in between: the
+  // scratch slots' events must keep a later copy from overwriting a slot
+  // that an earlier add still reads.
+  const int ranks = 4;
+  const int64_t n = 999;
+  DeviceGroup group(cpus(ranks), 0);
+  Collectives c(group, {ReduceAlgorithm::Tree, 256});
+  RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+  float expected = 0;
+  for (int r = 0; r < ranks; ++r) expected += r + 1;
+  for (int round = 0; round < 5; ++round) {
+    c.all_reduce(b.pointers(), n);
+    if (round < 4) expected *= ranks;
+  }
+  group.synchronize();
+  for (int r = 0; r < ranks; ++r)
+    EXPECT_TRUE(
+        test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0, concat("rank ", r)));
+}
+
+}  // namespace
+}  // namespace cudp

@@ -1,0 +1,160 @@
+// Streams, events and time marks on CPU devices (parallel/stream.h): FIFO
+// order, cross-stream ordering by events (reused events included), errors
+// captured in a worker and rethrown by synchronize, destructors that drain.
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "parallel/device_group.h"
+#include "parallel/stream.h"
+#include "runtime/error.h"
+
+namespace cudp {
+namespace {
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+TEST(Stream, RunsClosuresInOrderOnItsOwnThread) {
+  Stream stream(cpu_device(0));
+  std::vector<int> seen;  // written by the worker only, read after synchronize
+  std::thread::id worker;
+  for (int i = 0; i < 100; ++i)
+    stream.enqueue([&seen, &worker, i] {
+      seen.push_back(i);
+      worker = std::this_thread::get_id();
+    });
+  stream.synchronize();
+  ASSERT_EQ(seen.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
+  EXPECT_NE(worker, std::this_thread::get_id());
+  EXPECT_EQ(stream.context().threads, 1);
+  EXPECT_EQ(stream.cuda_stream(), nullptr);
+}
+
+TEST(Stream, WaitForOrdersWorkAcrossStreams) {
+  Stream a(cpu_device(0)), b(cpu_device(1));
+  int value = 0;  // a writes it late, b reads it: only the event orders them
+  int read = -1;
+  a.enqueue([&] {
+    sleep_ms(30);
+    value = 42;
+  });
+  b.wait_for(a);
+  b.enqueue([&] { read = value; });
+  b.synchronize();
+  EXPECT_EQ(read, 42);
+  a.synchronize();
+}
+
+TEST(Event, AWaitSeesTheRecordBeforeItNotALaterOne) {
+  Stream a(cpu_device(0)), b(cpu_device(1));
+  Event event(cpu_device(0));
+  std::atomic<int> stage{0};
+  std::atomic<bool> release{false};
+  a.enqueue([&] { stage = 1; });
+  a.record(event);  // generation 1: after stage = 1
+  int seen_by_b = -1;
+  b.wait(event);
+  b.enqueue([&] { seen_by_b = stage.load(); });
+  a.enqueue([&] {
+    while (!release) sleep_ms(1);  // blocks a; b must not wait for this
+    stage = 2;
+  });
+  a.record(event);  // generation 2, recorded after b's wait was queued
+  b.synchronize();  // would hang if b waited for generation 2
+  EXPECT_EQ(seen_by_b, 1);
+  release = true;
+  event.synchronize();
+  EXPECT_EQ(stage.load(), 2);
+  a.synchronize();
+}
+
+TEST(Event, WaitingOnANeverRecordedEventDoesNotBlock) {
+  Stream a(cpu_device(0));
+  Event event(cpu_device(1));
+  a.wait(event);
+  bool ran = false;
+  a.enqueue([&] { ran = true; });
+  a.synchronize();
+  EXPECT_TRUE(ran);
+  event.synchronize();
+}
+
+TEST(Stream, AnExceptionInAClosureIsRethrownBySynchronizeOnce) {
+  Stream a(cpu_device(0)), b(cpu_device(1));
+  bool later_work_ran = false;
+  a.enqueue([] { fail("boom in the worker"); });
+  a.enqueue([&] { later_work_ran = true; });  // skipped: the stream holds an error
+  b.wait_for(a);                              // records still run, so b does not hang
+  bool b_ran = false;
+  b.enqueue([&] { b_ran = true; });
+  b.synchronize();
+  EXPECT_TRUE(b_ran);
+  try {
+    a.synchronize();
+    FAIL() << "synchronize did not rethrow";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("boom in the worker"), std::string::npos);
+  }
+  EXPECT_FALSE(later_work_ran);
+  // The error is reported once; the stream works again afterwards.
+  bool after = false;
+  a.enqueue([&] { after = true; });
+  EXPECT_NO_THROW(a.synchronize());
+  EXPECT_TRUE(after);
+  // Non-cudp exceptions are kept too.
+  a.enqueue([] { throw std::logic_error("plain"); });
+  EXPECT_THROW(a.synchronize(), std::logic_error);
+}
+
+TEST(Stream, DestructorDrainsPendingWorkAndSwallowsErrors) {
+  std::atomic<int> count{0};
+  {
+    Stream a(cpu_device(0));
+    a.enqueue([&] {
+      sleep_ms(20);
+      ++count;
+    });
+    a.enqueue([] { throw std::runtime_error("never synchronized"); });
+    a.enqueue([&] { ++count; });  // skipped after the error
+  }
+  EXPECT_EQ(count.load(), 1);
+  Stream moved_from(cpu_device(0));
+  Stream moved(std::move(moved_from));
+  moved.enqueue([&] { ++count; });
+  moved.synchronize();
+  EXPECT_EQ(count.load(), 2);
+}
+
+TEST(TimeMark, MeasuresTheWorkBetweenTwoMarks) {
+  Stream a(cpu_device(0));
+  TimeMark begin = a.mark();
+  a.enqueue([] { sleep_ms(25); });
+  TimeMark end = a.mark();
+  a.synchronize();
+  EXPECT_GE(elapsed_ms(begin, end), 20.0);
+  EXPECT_LT(elapsed_ms(begin, end), 2000.0);
+  EXPECT_LE(end.microseconds(), host_microseconds());
+}
+
+TEST(DeviceGroup, RanksSeedsAndStreams) {
+  DeviceGroup group({cpu_device(0), cpu_device(1), cpu_device(2)}, 100);
+  ASSERT_EQ(group.size(), 3);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(group[r].rank, r);
+    EXPECT_EQ(group[r].seed, 100u + r);
+    EXPECT_EQ(group[r].device, cpu_device(r));
+  }
+  EXPECT_EQ(group[1].name(), "rank 1 (cpu:1)");
+  group[2].copy.enqueue([] { fail("copy failed"); });
+  EXPECT_THROW(group.synchronize(), Error);
+  EXPECT_NO_THROW(group.synchronize());
+  EXPECT_THROW(DeviceGroup({}, 0), Error);
+}
+
+}  // namespace
+}  // namespace cudp

@@ -1,0 +1,140 @@
+// The trace (parallel/trace.h): valid JSON, one process per device with a
+// compute and a copy lane, every phase present, and bytes on every copy that
+// add up to the closed forms of each phase.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "model/json.h"
+#include "tests/parallel/fixtures.h"
+
+namespace cudp {
+namespace {
+
+const json::Value* member(const json::Value& object, const std::string& key) {
+  for (const auto& [k, v] : object.members)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+uint64_t number(const json::Value& object, const std::string& key) {
+  const json::Value* v = member(object, key);
+  uint64_t out = 0;
+  EXPECT_TRUE(v && v->as_uint64(&out)) << key;
+  return out;
+}
+
+struct Parsed {
+  std::map<std::string, int> count;            // complete events by name
+  std::map<std::string, uint64_t> copy_bytes;  // by phase
+  std::set<uint64_t> pids;
+  std::map<uint64_t, std::string> process_names;
+};
+
+Parsed parse_trace(const std::string& text) {
+  const json::Value root = json::parse(text, "trace");
+  Parsed p;
+  const json::Value* events = member(root, "traceEvents");
+  EXPECT_TRUE(events && events->kind == json::Kind::Array);
+  if (!events) return p;
+  for (const json::Value& e : events->items) {
+    const std::string ph = member(e, "ph")->text;
+    const uint64_t pid = number(e, "pid");
+    if (ph == "M") {
+      if (member(e, "name")->text == "process_name")
+        p.process_names[pid] = member(*member(e, "args"), "name")->text;
+      continue;
+    }
+    EXPECT_EQ(ph, "X");
+    const std::string name = member(e, "name")->text;
+    p.pids.insert(pid);
+    const uint64_t tid = number(e, "tid");
+    EXPECT_EQ(tid, name == "copy" ? 1u : 0u) << name;
+    EXPECT_EQ(member(e, "ts")->kind, json::Kind::Number);
+    EXPECT_NE(member(e, "dur")->text[0], '-') << name;
+    ++p.count[name];
+    if (name == "copy") {
+      const json::Value& args = *member(e, "args");
+      p.copy_bytes[member(args, "phase")->text] += number(args, "bytes");
+      EXPECT_NE(member(args, "src"), nullptr);
+      EXPECT_NE(member(args, "dst"), nullptr);
+    }
+  }
+  return p;
+}
+
+std::string trace_of(ParallelMode m, int devices, int64_t batch, int steps) {
+  const auto batches = test::make_batches(steps, batch, 61);
+  DeviceGroup group(test::cpus(devices), 3);
+  std::vector<std::string> names;
+  for (int r = 0; r < devices; ++r) names.push_back(group[r].name());
+  Tracer tracer(names);
+  ParallelOptions options = test::mode(m);
+  options.tracer = &tracer;
+  auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+  for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
+  const std::string path = ::testing::TempDir() + "cudp_trace_test.json";
+  tracer.write(path);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path.c_str());
+  return text.str();
+}
+
+TEST(Trace, DataParallelStepsAreValidJsonWithEveryPhaseAndByte) {
+  const int devices = 3, steps = 2;
+  const int64_t B = 7, params = 175434, classes = 10, sample = 3 * 8 * 8;
+  const Parsed p = parse_trace(trace_of(ParallelMode::DataParallel, devices, B, steps));
+  EXPECT_EQ(p.pids, (std::set<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(p.process_names.at(2), "rank 2 (cpu:2)");
+  for (const char* name :
+       {"scatter", "broadcast", "forward/conv1", "forward/fc2", "gather", "loss", "scatter_grad",
+        "backward/fc2", "backward/conv1", "reduce", "add", "sgd", "copy"})
+    EXPECT_GT(p.count.count(name), 0u) << name;
+  EXPECT_EQ(p.count.at("step"), devices * steps);
+  EXPECT_EQ(p.count.at("sgd"), steps);              // rank 0 only
+  EXPECT_EQ(p.count.count("forward/flatten"), 0u);  // a reshape is no work
+  EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
+  EXPECT_EQ(p.copy_bytes.at("broadcast"), steps * (devices - 1) * params * 4);
+  EXPECT_EQ(p.copy_bytes.at("gather"), steps * B * classes * 4);
+  EXPECT_EQ(p.copy_bytes.at("scatter_grad"), steps * B * classes * 4);
+  EXPECT_EQ(p.copy_bytes.at("reduce"), steps * (devices - 1) * params * 4);
+  EXPECT_EQ(p.copy_bytes.size(), 5u);
+}
+
+TEST(Trace, DdpBroadcastsOnceAndAllReducesEveryStep) {
+  const int devices = 4, steps = 2;
+  const int64_t B = 9, params = 175434, sample = 3 * 8 * 8;  // 3,3,3 and an idle rank
+  const Parsed p = parse_trace(trace_of(ParallelMode::Distributed, devices, B, steps));
+  EXPECT_EQ(p.pids, (std::set<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(p.copy_bytes.at("broadcast"), (devices - 1) * params * 4);
+  EXPECT_EQ(p.copy_bytes.at("all_reduce"), steps * 2 * (devices - 1) * params * 4);
+  EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
+  EXPECT_EQ(p.count.at("sgd"), devices * steps);  // every replica
+  EXPECT_EQ(p.count.at("loss"), 3 * steps);       // the idle rank has no shard
+  EXPECT_EQ(p.count.at("all_reduce"), devices * steps);
+  EXPECT_EQ(p.count.count("gather"), 0u);
+}
+
+TEST(Trace, TracingChangesNoResult) {
+  // With or without a tracer the trainers queue the same work; only the marks differ.
+  const auto batches = test::make_batches(2, 5, 71);
+  const test::Trained plain =
+      test::train_parallel(batches, 2, test::mode(ParallelMode::DataParallel));
+  DeviceGroup group(test::cpus(2), 3);
+  Tracer tracer({"a", "b"});
+  ParallelOptions options = test::mode(ParallelMode::DataParallel);
+  options.tracer = &tracer;
+  auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+  for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
+  EXPECT_EQ(test::host_params(trainer->net()), plain.params);
+  EXPECT_GT(tracer.records().size(), 20u);
+}
+
+}  // namespace
+}  // namespace cudp

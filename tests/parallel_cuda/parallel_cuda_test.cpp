@@ -1,0 +1,189 @@
+// The CUDA paths of parallel/: streams and events, copy_peer, collectives, the
+// DataParallel and DDP trainers and the trace on GPUs. Logical devices on one
+// GPU (cuda:0,0,0,0) run everywhere a GPU is; the GPU-to-GPU paths need two.
+// Every test skips with the reason when no GPU is usable (label gpu).
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "model/trainer.h"
+#include "parallel/collectives.h"
+#include "parallel/peer.h"
+#include "runtime/cuda_info.h"
+#include "runtime/tensor.h"
+#include "tests/common/poison.h"
+#include "tests/common/tolerance.h"
+#include "tests/parallel/fixtures.h"
+
+namespace cudp {
+namespace {
+
+#define REQUIRE_GPUS(n)                                                              \
+  do {                                                                               \
+    if (cuda_device_count() < (n))                                                   \
+      GTEST_SKIP() << "needs " << (n) << " GPU(s), found " << cuda_device_count()    \
+                   << (cuda_device_count() ? "" : ": " + cuda_unavailable_reason()); \
+  } while (0)
+
+std::vector<Device> on_gpu0(int n) { return std::vector<Device>(n, cuda_device(0)); }
+
+std::vector<float> to_host_vector(const Buffer<float>& b) {
+  std::vector<float> v(b.size());
+  Context ctx{b.device()};
+  copy_bytes(ctx, v.data(), cpu_device(), b.data(), b.device(), b.bytes());
+  synchronize(ctx);
+  return v;
+}
+
+Buffer<float> from_host_vector(const std::vector<float>& v, Device device) {
+  Buffer<float> b(device, v.size());
+  Context ctx{device};
+  copy_bytes(ctx, b.data(), device, v.data(), cpu_device(), v.size() * 4);
+  synchronize(ctx);
+  return b;
+}
+
+TEST(CudaStreams, EventsOrderACopyAcrossStreams) {
+  REQUIRE_GPUS(1);
+  Stream a(cuda_device(0)), b(cuda_device(0));
+  const int64_t n = 1 << 20;
+  Buffer<float> x = from_host_vector(test::random_floats(n, 1), cuda_device(0));
+  Buffer<float> y(cuda_device(0), n);
+  copy_peer(cuda_device(0), y.data(), cuda_device(0), x.data(), n * 4, a);
+  b.wait_for(a);
+  Buffer<float> z(cuda_device(0), n);
+  copy_peer(cuda_device(0), z.data(), cuda_device(0), y.data(), n * 4, b);
+  TimeMark end = b.mark();
+  b.synchronize();
+  EXPECT_TRUE(test::all_identical(to_host_vector(z), test::random_floats(n, 1), "z"));
+  EXPECT_GT(end.microseconds(), 0.0);
+}
+
+TEST(CudaPeer, EveryPathMovesTheBytes) {
+  REQUIRE_GPUS(1);
+  EXPECT_EQ(peer_path(cuda_device(0), cuda_device(0)), PeerPath::SameGpu);
+  std::vector<int> gpus = {0};
+  if (cuda_device_count() > 1) gpus.push_back(1);
+  for (int dst : gpus) {
+    for (int src : gpus) {
+      Stream stream(cuda_device(dst));
+      const int64_t n = (5 << 20) / 4 + 1;  // more than the 4 MiB staging buffer
+      Buffer<float> from = from_host_vector(test::random_floats(n, 2), cuda_device(src));
+      Buffer<float> to(cuda_device(dst), n);
+      copy_peer(cuda_device(dst), to.data(), cuda_device(src), from.data(), n * 4, stream);
+      stream.synchronize();
+      EXPECT_TRUE(test::all_identical(
+          to_host_vector(to), test::random_floats(n, 2),
+          concat(src, " -> ", dst, " via ",
+                 peer_path_name(peer_path(cuda_device(dst), cuda_device(src))))));
+    }
+  }
+}
+
+TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
+  REQUIRE_GPUS(1);
+  for (int ranks : {1, 2, 3, 4, 8}) {
+    DeviceGroup group(on_gpu0(ranks), 0);
+    for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+      for (int64_t n : {0, 1, 7, (3 << 20) / 4 + 3}) {
+        Collectives c(group, {a, std::size_t{1} << 20});
+        std::vector<Buffer<float>> owned;
+        std::vector<float*> buffers;
+        for (int r = 0; r < ranks; ++r) {
+          owned.push_back(from_host_vector(std::vector<float>(n, float(r + 1)), cuda_device(0)));
+          buffers.push_back(owned.back().data());
+        }
+        c.all_reduce(buffers, n);
+        group.synchronize();
+        for (int r = 0; r < ranks; ++r)
+          EXPECT_TRUE(test::all_close(to_host_vector(owned[r]),
+                                      std::vector<float>(n, ranks * (ranks + 1) / 2.0f), 0, 0,
+                                      concat("N=", ranks, " n=", n, " rank ", r)));
+      }
+    }
+  }
+}
+
+TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
+  REQUIRE_GPUS(1);
+  const auto batches = test::make_batches(5, 9, 17);
+  auto net = test::small_factory()(cuda_device(0), 3);
+  Context ctx{cuda_device(0)};
+  Trainer trainer(*net, ctx, test::test_sgd());
+  for (const auto& b : batches) trainer.step(b.x.data(), b.y.data(), b.size());
+  std::vector<float> ref(static_cast<std::size_t>(net->param_count()));
+  copy_bytes(ctx, ref.data(), cpu_device(), net->params(), cuda_device(0), ref.size() * 4);
+  synchronize(ctx);
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    DeviceGroup group(on_gpu0(3), 3);
+    auto parallel =
+        make_parallel_trainer(group, test::small_factory(), test::test_sgd(), test::mode(m));
+    for (const auto& b : batches) parallel->step(b.x.data(), b.y.data(), b.size());
+    std::vector<float> got(ref.size());
+    Context pctx{cuda_device(0)};
+    copy_bytes(pctx, got.data(), cpu_device(), parallel->net().params(), cuda_device(0),
+               got.size() * 4);
+    synchronize(pctx);
+    EXPECT_TRUE(test::all_close(got, ref, 1e-6, 1e-4, parallel_mode_name(m)));
+  }
+}
+
+// The goal on one GPU: each tree edge of an all-reduce of the
+// seed-pool gradients (8,566,056 bytes) moves its bytes at >= 80% of the rate of
+// one plain device-to-device copy of the same size. Edge time: from its first
+// chunk's copy to its last chunk's add, read from the trace.
+TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
+  REQUIRE_GPUS(1);
+  const int64_t n = 2141514;
+  DeviceGroup group(on_gpu0(4), 0);
+  Tracer tracer({"0", "1", "2", "3"});
+  Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20}, &tracer);
+  std::vector<Buffer<float>> owned;
+  std::vector<float*> buffers;
+  for (int r = 0; r < 4; ++r) {
+    owned.push_back(from_host_vector(test::random_floats(n, 5 + r), cuda_device(0)));
+    buffers.push_back(owned.back().data());
+  }
+  for (int warm = 0; warm < 3; ++warm) c.all_reduce(buffers, n);
+  group.synchronize();
+  tracer.records();  // flush the warm-up
+  Tracer timed({"0", "1", "2", "3"});
+  c.set_tracer(&timed);
+  c.all_reduce(buffers, n);
+  group.synchronize();
+  // A plain copy of the same size, on one stream, timed by events.
+  Stream s(cuda_device(0));
+  Buffer<float> dst(cuda_device(0), n);
+  double plain_ms = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    TimeMark a = s.mark();
+    copy_peer(cuda_device(0), dst.data(), cuda_device(0), owned[1].data(), n * 4, s);
+    TimeMark b = s.mark();
+    s.synchronize();
+    plain_ms = std::min(plain_ms, elapsed_ms(a, b));
+  }
+  // Per receiving rank and phase: first copy begin to last add end (reduce edges).
+  double worst = 1e30;
+  for (int to : {0, 2}) {
+    double begin = 1e30, end = 0;
+    int64_t bytes = 0;
+    for (const TraceRecord& r : timed.records()) {
+      if (r.rank != to) continue;
+      if (r.name == "copy" && r.args.src == to + (to == 0 ? 2 : 1)) {
+        begin = std::min(begin, r.begin_us);
+        bytes += r.args.bytes;
+      }
+      if (r.name == "add") end = std::max(end, r.end_us);
+    }
+    const double rate = bytes / (end - begin) / 1e3;  // MB/ms = GB/s
+    const double plain = n * 4 / plain_ms / 1e6;
+    std::printf("rank %d edge: %.1f GB/s, plain device-to-device copy %.1f GB/s (%.0f%%)\n", to,
+                rate, plain, 100 * rate / plain);
+    worst = std::min(worst, rate / plain);
+  }
+  EXPECT_GE(worst, 0.8);
+}
+
+}  // namespace
+}  // namespace cudp
