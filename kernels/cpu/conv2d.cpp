@@ -1,7 +1,13 @@
 // CPU conv2d (cross-correlation, PyTorch's Conv2d without bias), forward and both backwards.
 //
+// Versions (kernels/cpu/conv2d_versions.h):
+//   v1: per sample, im2col + gemm_v1 (this file); one thread; the reference
+//   v2: per sample, row-copy im2col + the packed GEMM on ctx.threads (conv2d_fast.cpp)
+// The public cpu::conv2d_* ops, at the end of this file, run v2 on active_cpu_isa().
+// The rest of this comment is about v1.
+//
 // Layout: x [N,C,H,W], w [K,C,R,S], y [N,K,P,Q], all contiguous NCHW.
-// Method: one sample at a time, im2col + GEMM (kernels/cpu/gemm.cpp):
+// Method: one sample at a time, im2col + GEMM v1 (kernels/cpu/gemm.cpp):
 //   col [C*R*S, P*Q],  col[(c*R + r)*S + s][p*Q + q] = x[c, p*stride - padding + r,
 //                                                          q*stride - padding + s]  (0 outside)
 //   forward          y_n [K, PQ]   = w [K, CRS] * col [CRS, PQ]           (NN)
@@ -18,7 +24,8 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
-#include "kernels/gemm.h"
+#include "kernels/cpu/conv2d_versions.h"
+#include "kernels/cpu/gemm_versions.h"
 
 namespace cudp::cpu {
 namespace {
@@ -82,38 +89,38 @@ float* col_scratch(const Conv2dShape& s) {
 
 }  // namespace
 
-void conv2d_forward(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
-                    float* y) {
+void conv2d_forward_v1(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
+                       float* y) {
   check_conv2d_shape(s, "conv2d_forward");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   float* col = col_is_input(s) ? nullptr : col_scratch(s);
   for (int64_t n = 0; n < s.N; ++n) {
     const float* x_n = x + n * CHW;
     if (col) im2col(s, x_n, col);
-    cpu::gemm(ctx, GemmLayout::NN, s.K, PQ, CRS, 1.0f, w, col ? col : x_n, 0.0f, y + n * s.K * PQ);
+    gemm_v1(ctx, GemmLayout::NN, s.K, PQ, CRS, 1.0f, w, col ? col : x_n, 0.0f, y + n * s.K * PQ);
   }
 }
 
-void conv2d_backward_data(const Context& ctx, const Conv2dShape& s, const float* dy, const float* w,
-                          float* dx) {
+void conv2d_backward_data_v1(const Context& ctx, const Conv2dShape& s, const float* dy,
+                             const float* w, float* dx) {
   check_conv2d_shape(s, "conv2d_backward_data");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   if (col_is_input(s)) {  // dx_n is dcol itself
     for (int64_t n = 0; n < s.N; ++n)
-      cpu::gemm(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dx + n * CHW);
+      gemm_v1(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dx + n * CHW);
     return;
   }
   float* dcol = col_scratch(s);
   for (int64_t n = 0; n < s.N; ++n) {
-    cpu::gemm(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dcol);
+    gemm_v1(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dcol);
     float* dx_n = dx + n * CHW;
     std::fill(dx_n, dx_n + CHW, 0.0f);
     col2im(s, dcol, dx_n);
   }
 }
 
-void conv2d_backward_weight(const Context& ctx, const Conv2dShape& s, const float* x,
-                            const float* dy, float* dw) {
+void conv2d_backward_weight_v1(const Context& ctx, const Conv2dShape& s, const float* x,
+                               const float* dy, float* dw) {
   check_conv2d_shape(s, "conv2d_backward_weight");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   float* col = col_is_input(s) ? nullptr : col_scratch(s);
@@ -121,9 +128,24 @@ void conv2d_backward_weight(const Context& ctx, const Conv2dShape& s, const floa
     const float* x_n = x + n * CHW;
     if (col) im2col(s, x_n, col);
     // beta 0 on the first sample overwrites dw; later samples accumulate.
-    cpu::gemm(ctx, GemmLayout::NT, s.K, CRS, PQ, 1.0f, dy + n * s.K * PQ, col ? col : x_n,
-              n == 0 ? 0.0f : 1.0f, dw);
+    gemm_v1(ctx, GemmLayout::NT, s.K, CRS, PQ, 1.0f, dy + n * s.K * PQ, col ? col : x_n,
+            n == 0 ? 0.0f : 1.0f, dw);
   }
+}
+
+void conv2d_forward(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
+                    float* y) {
+  conv2d_forward_v2(ctx, active_cpu_isa(), s, x, w, y);
+}
+
+void conv2d_backward_data(const Context& ctx, const Conv2dShape& s, const float* dy, const float* w,
+                          float* dx) {
+  conv2d_backward_data_v2(ctx, active_cpu_isa(), s, dy, w, dx);
+}
+
+void conv2d_backward_weight(const Context& ctx, const Conv2dShape& s, const float* x,
+                            const float* dy, float* dw) {
+  conv2d_backward_weight_v2(ctx, active_cpu_isa(), s, x, dy, dw);
 }
 
 }  // namespace cudp::cpu

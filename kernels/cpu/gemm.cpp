@@ -1,5 +1,12 @@
 // CPU GEMM, row-major: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C (kernels/gemm.h).
 //
+// Versions (kernels/cpu/gemm_versions.h):
+//   v1: plain 4x16 tiles that g++ auto-vectorizes (this file); one thread; the reference
+//   v2: packed panels, cache blocking, AVX2+FMA 6x16 micro-kernel (gemm_packed.cpp)
+//   v3: v2's driver with an AVX-512 8x32 micro-kernel, where the CPU has AVX-512F
+// cpu::gemm, at the end of this file, runs v3 or v2 (active_cpu_isa()) on ctx.threads.
+// The rest of this comment is about v1.
+//
 // Layout: every matrix is contiguous row-major. op(A)(i,k) is read through two
 // strides (NN/NT: A[i*K + k]; TN: A[k*M + i]); op(B) must be a row-major [K,N]
 // panel, so NT's B ([N,K]) is first transposed into a thread_local scratch.
@@ -17,7 +24,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/gemm.h"
+#include "kernels/cpu/gemm_versions.h"
 
 namespace cudp::cpu {
 namespace {
@@ -88,8 +95,8 @@ void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
 
 }  // namespace
 
-void gemm(const Context& /*ctx*/, GemmLayout layout, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, const float* B, float beta, float* C) {
+void gemm_v1(const Context& /*ctx*/, GemmLayout layout, int64_t M, int64_t N, int64_t K,
+             float alpha, const float* A, const float* B, float beta, float* C) {
   CUDP_ASSERT(M >= 0 && N >= 0 && K >= 0);
   if (M == 0 || N == 0) return;
 
@@ -118,6 +125,11 @@ void gemm(const Context& /*ctx*/, GemmLayout layout, int64_t M, int64_t N, int64
         gemm_tile_edge(a, b, N, K, i0, j0, rows, cols, alpha, beta, C);
     }
   }
+}
+
+void gemm(const Context& ctx, GemmLayout layout, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, const float* B, float beta, float* C) {
+  gemm_packed(ctx, active_cpu_isa(), layout, M, N, K, alpha, A, B, beta, C);
 }
 
 }  // namespace cudp::cpu
