@@ -11,7 +11,8 @@ const char* kUsage =
     "usage: cudp <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  train     train a model on one device (cudp train --help)\n"
+    "  train     train a model on one device or several (cudp train --help)\n"
+    "  eval      a weights file's test accuracy and confusion matrix (cudp eval --help)\n"
     "  devices   list the CPU and CUDA devices of this machine\n";
 
 }  // namespace
@@ -28,8 +29,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     if (command == "train") return train_command(rest, out);
+    if (command == "eval") return eval_command(rest, out);
     if (command == "devices") return devices_command(rest, out);
-    err << "cudp: unknown command '" << command << "' (commands: train, devices)\n";
+    err << "cudp: unknown command '" << command << "' (commands: train, eval, devices)\n";
     return 1;
   } catch (const Error& e) {
     err << "cudp " << command << ": error: " << e.what() << "\n";

@@ -21,7 +21,7 @@ int devices_command(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
   }
   out << "cpu      " << std::thread::hardware_concurrency()
-      << " hardware threads (--devices cpu, cpu:N for N logical devices, one thread each)\n";
+      << " hardware threads (--devices cpu, cpu:N for N logical devices; --threads per device)\n";
   const int gpus = cuda_device_count();
   if (gpus == 0) {
     out << "cuda     none: " << cuda_unavailable_reason() << "\n";

@@ -59,6 +59,12 @@ const Flags::Flag& Flags::flag(const std::string& name) const {
 }
 
 bool Flags::given(const std::string& name) const { return flag(name).given; }
+
+void Flags::set_default(const std::string& name, const std::string& value) {
+  auto it = flags_.find(name);
+  CUDP_ASSERT(it != flags_.end());
+  if (!it->second.given) it->second.value = value;
+}
 std::string Flags::str(const std::string& name) const { return flag(name).value; }
 bool Flags::boolean(const std::string& name) const { return flag(name).value == "true"; }
 
@@ -123,7 +129,8 @@ std::string Flags::help() const {
     std::string left = "  --" + name + (f.is_bool ? "" : " VALUE");
     if (left.size() < 26) left.resize(26, ' ');
     out << left << " " << f.help;
-    if (!f.is_bool) out << " (default: " << (f.default_value.empty() ? "none" : f.default_value) << ")";
+    if (!f.is_bool)
+      out << " (default: " << (f.default_value.empty() ? "none" : f.default_value) << ")";
     out << "\n";
   }
   return out.str();

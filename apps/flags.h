@@ -24,12 +24,14 @@ class Flags {
   void parse(const std::vector<std::string>& args);
 
   bool given(const std::string& name) const;  // on the command line, not defaulted
+  // Replaces a flag's default after parsing (a data set's own recipe); given() stays false.
+  void set_default(const std::string& name, const std::string& value);
   std::string str(const std::string& name) const;
   bool boolean(const std::string& name) const;
   int64_t positive_int(const std::string& name) const;      // >= 1
   int64_t non_negative_int(const std::string& name) const;  // >= 0
   uint64_t seed(const std::string& name) const;
-  double number(const std::string& name) const;              // finite
+  double number(const std::string& name) const;  // finite
   double non_negative_number(const std::string& name) const;
 
   std::string help() const;  // every flag with its default

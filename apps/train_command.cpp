@@ -1,21 +1,26 @@
 // `cudp train`: the article's training loop on one device or several, with a
-// progress line every --log-every steps, the held-out accuracy after every
-// epoch, and a summary.
+// progress line every --log-every steps, the test (held-out) accuracy and loss
+// after every epoch, checkpoints, a JSON-lines log, and a summary.
 //
 // Every run goes through parallel/'s trainers, one device included: with one
 // device the DataParallel step has nothing to broadcast or reduce and computes
 // bitwise what model/trainer.h's one-device Trainer computes (a test checks
 // it). The step line's `comm` is the time the first device spent in the
 // broadcast, gather, scatter and reduction phases, waiting for the others included.
+// Batches come from a BatchLoader whose position (epoch, offset) is all a
+// checkpoint needs to resume on the next batch; the epoch's evaluation runs
+// before a --save-every checkpoint at the same step, so a resumed run's log
+// has each epoch line once.
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
 
 #include "apps/cli.h"
+#include "apps/train_checkpoint.h"
 #include "apps/train_config.h"
-#include "model/data/dataset.h"
+#include "apps/training_log.h"
+#include "model/data/loader.h"
 #include "model/models.h"
-#include "model/trainer.h"
 #include "model/weights.h"
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
@@ -36,17 +41,35 @@ std::string with_commas(int64_t v) {
   return s;
 }
 
+std::string milestones_str(const std::vector<int64_t>& epochs) {
+  std::string out;
+  for (int64_t e : epochs) out += (out.empty() ? "" : ",") + std::to_string(e);
+  return out;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%5.1f%%", 100.0 * fraction);
+  return buf;
+}
+
 void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net,
-                  int64_t total_steps, int64_t steps_per_epoch) {
+                  const DataSplit& data, int64_t total_steps, int64_t steps_per_epoch) {
   auto row = [&out](const char* key, const std::string& value) {
     out << "  " << std::left << std::setw(12) << key << value << "\n";
   };
+  const bool files = c.data.source.from_files();
   out << "cudp train\n";
   row("model", c.model + " (" + with_commas(net.param_count()) + " parameters)");
   row("input", shape_str(c.input));
-  row("data",
-      concat(c.data, " (", c.train_size, " train, ", c.test_size, " held-out, seed ", c.seed, ")"));
-  row("devices", concat(device_list_str(c.devices), " (--devices ", c.devices_spec, ")"));
+  row("data", concat(c.data.text(), " (", data.train.size(), " train, ", data.test.size(),
+                     files ? " test" : " held-out", ", seed ", c.seed,
+                     c.shuffle ? ", shuffled" : ", file order", c.drop_last ? ", drop last" : "",
+                     files ? ", " + c.data.norm.str() : "", ")"));
+  row("devices", concat(device_list_str(c.devices), " (--devices ", c.devices_spec, ")",
+                        c.devices[0].is_cpu()
+                            ? concat(", ", c.threads, " thread", c.threads == 1 ? "" : "s", " each")
+                            : std::string()));
   if (c.devices.size() == 1)
     row("parallel", "none (one device)");
   else
@@ -61,29 +84,41 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
   row("schedule", concat(total_steps, " steps (", steps_per_epoch, " per epoch)"));
   row("optimizer",
       concat("SGD lr ", c.sgd.lr, " momentum ", c.sgd.momentum, " dampening ", c.sgd.dampening,
-             " weight_decay ", c.sgd.weight_decay, c.sgd.nesterov ? " nesterov" : ""));
-  row("init", c.init_path.empty() ? concat("PyTorch default, seed ", c.seed) : c.init_path);
-  if (!c.save_path.empty()) row("save", c.save_path);
+             " weight_decay ", c.sgd.weight_decay, c.sgd.nesterov ? " nesterov" : "",
+             c.lr_milestones.empty() ? std::string()
+                                     : concat(", lr x ", c.lr_gamma, " after epoch(s) ",
+                                              milestones_str(c.lr_milestones))));
+  if (!c.resume_path.empty())
+    row("resume", c.resume_path);
+  else
+    row("init", c.init_path.empty() ? concat("PyTorch default, seed ", c.seed) : c.init_path);
+  if (!c.save_path.empty())
+    row("save",
+        c.save_path + (c.save_every ? concat(" (and every ", c.save_every, " steps)") : ""));
+  if (!c.log_path.empty()) row("log", c.log_path);
   if (!c.trace_path.empty()) row("trace", c.trace_path);
 }
 
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%5.1f%%", 100.0 * fraction);
-  return buf;
-}
+// The progress line's running sums since the last one.
+struct Window {
+  Clock::time_point start = Clock::now();
+  double loss = 0, comm = 0;
+  int64_t correct = 0, samples = 0, steps = 0;
+};
 
 }  // namespace
 
 int train_command(const std::vector<std::string>& args, std::ostream& out) {
   std::string help;
-  const TrainConfig c = parse_train_config(args, &help);
+  TrainConfig c = parse_train_config(args, &help);
   if (c.help) {
     out << "usage: cudp train [flags]\n\nTrains a model with SGD and prints its progress.\n\n"
         << help;
     return 0;
   }
-  DeviceGroup group(c.devices, c.seed);
+  const DataSplit data = load_data(c.data, &c.input, c.input_given, c.model, c.seed);
+  const bool files = c.data.source.from_files();
+  DeviceGroup group(c.devices, c.seed, c.threads);
   std::unique_ptr<Tracer> tracer;
   if (!c.trace_path.empty()) {
     std::vector<std::string> names;
@@ -97,8 +132,9 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer.get();
-  const NetFactory factory = [&c](Device device, uint64_t seed) {
-    auto built = build_model(c.model, c.input, device);
+  const int64_t classes = data.train.classes;
+  const NetFactory factory = [&c, classes](Device device, uint64_t seed) {
+    auto built = build_model(c.model, c.input, device, classes);
     built->init(seed);
     return built;
   };
@@ -106,84 +142,131 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   Sequential* net = &trainer->net();
   if (!c.init_path.empty()) load_weights(*net, c.init_path);
 
-  const DataSplit data = c.data == "synthetic"
-                             ? make_synthetic(c.input, c.train_size, c.test_size, c.seed)
-                             : make_random(c.input, c.train_size, c.test_size, c.seed);
-  const int64_t steps_per_epoch = (data.train.size() + c.batch - 1) / c.batch;
+  BatchLoader loader(data.train, c.batch, c.seed, c.shuffle, c.drop_last);
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
   const int64_t total_steps = c.steps ? c.steps : c.epochs * steps_per_epoch;
   const int64_t total_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
-  print_config(out, c, *net, total_steps, steps_per_epoch);
+  TrainingState state;
+  if (!c.resume_path.empty()) {
+    state = resume_run(c, data, *trainer, out);
+    if (state.step >= total_steps)
+      fail("--resume ", c.resume_path, ": the run is at step ", state.step,
+           " already, and this one ", "ends at step ", total_steps,
+           ": give a larger --steps or --epochs (the total)");
+    loader.seek(state.loader);
+  }
+  print_config(out, c, *net, data, total_steps, steps_per_epoch);
+  if (state.step > 0)
+    out << "resumed at step " << state.step << " (epoch " << state.loader.epoch + 1 << ", sample "
+        << state.loader.offset << " of its order)\n";
+  TrainingLog log(c.log_path);
+  log.write(JsonLine()
+                .add("event", std::string("start"))
+                .add("model", c.model)
+                .add("data", c.data.text())
+                .add("devices", device_list_str(c.devices))
+                .add("batch", c.batch)
+                .add("steps", total_steps)
+                .add("steps_per_epoch", steps_per_epoch)
+                .add("first_step", state.step + 1)
+                .add("lr", static_cast<double>(c.sgd.lr)));
 
   std::vector<float> x(static_cast<size_t>(c.batch * data.train.sample_numel()));
   std::vector<int32_t> y(static_cast<size_t>(c.batch));
-
+  const char* test_name = files ? "test" : "held-out";
   const auto start = Clock::now();
-  auto window_start = start;
-  double window_loss = 0, window_comm = 0;
-  int64_t window_correct = 0, window_samples = 0, window_steps = 0, samples = 0;
-  int64_t step = 0;
-  EvalStats held_out;
-  for (int64_t epoch = 0; step < total_steps; ++epoch) {
-    const std::vector<int64_t> order = epoch_order(data.train.size(), c.seed, epoch, true);
-    for (int64_t first = 0; first < data.train.size() && step < total_steps; first += c.batch) {
-      const int64_t n = std::min(c.batch, data.train.size() - first);
-      gather_batch(data.train, order, first, n, x.data(), y.data());
-      const StepStats s = trainer->step(x.data(), y.data(), n);
-      window_comm += trainer->last_communication_ms();
-      ++step;
-      samples += n;
-      window_loss += s.loss;
-      window_correct += s.correct;
-      window_samples += n;
-      ++window_steps;
-      if (step % c.log_every == 0 || step == total_steps) {
-        const double elapsed = seconds_since(window_start);
-        char line[200];
-        std::snprintf(
-            line, sizeof line,
-            "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s"
-            "  comm %6.2f ms/step",
-            static_cast<int>(std::to_string(total_steps).size()), static_cast<long long>(step),
-            static_cast<long long>(total_steps), window_loss / window_steps,
-            percent(static_cast<double>(window_correct) / window_samples).c_str(),
-            1000.0 * elapsed / window_steps, window_samples / elapsed, window_comm / window_steps);
-        out << line << "\n" << std::flush;
-        window_start = Clock::now();
-        window_loss = window_comm = 0;
-        window_correct = window_samples = window_steps = 0;
-      }
-    }
-    if (data.test.size() > 0) {
-      const auto eval_start = Clock::now();
-      held_out = trainer->evaluate(data.test, c.batch);
-      char line[160];
-      std::snprintf(line, sizeof line, "epoch %lld/%lld  held-out loss %.4f  acc %s  (%.2f s)",
-                    static_cast<long long>(epoch + 1), static_cast<long long>(total_epochs),
-                    held_out.loss, percent(held_out.accuracy()).c_str(), seconds_since(eval_start));
+  auto epoch_start = start;  // training time only: set again after each evaluation
+  Window window;
+  int64_t samples = 0;
+  EvalStats tested;
+  bool evaluated = false;
+  while (state.step < total_steps) {
+    trainer->set_lr(c.lr_at(loader.position().epoch));
+    const int64_t n = loader.next(x.data(), y.data());
+    const StepStats s = trainer->step(x.data(), y.data(), n);
+    ++state.step;
+    state.loader = loader.position();
+    samples += n;
+    window.loss += s.loss;
+    window.comm += trainer->last_communication_ms();
+    window.correct += s.correct;
+    window.samples += n;
+    ++window.steps;
+    const bool epoch_done = loader.epoch_ended();
+    const int64_t epoch = state.loader.epoch + (epoch_done ? 0 : 1);  // 1-based, of this step
+    if (state.step % c.log_every == 0 || state.step == total_steps) {
+      const double elapsed = seconds_since(window.start);
+      const double loss = window.loss / window.steps;
+      const double accuracy = static_cast<double>(window.correct) / window.samples;
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s"
+                    "  comm %6.2f ms/step",
+                    static_cast<int>(std::to_string(total_steps).size()),
+                    static_cast<long long>(state.step), static_cast<long long>(total_steps), loss,
+                    percent(accuracy).c_str(), 1000.0 * elapsed / window.steps,
+                    window.samples / elapsed, window.comm / window.steps);
       out << line << "\n" << std::flush;
-      window_start = Clock::now();  // the evaluation is not training time
+      log.write(JsonLine()
+                    .add("event", std::string("step"))
+                    .add("step", state.step)
+                    .add("epoch", epoch)
+                    .add("lr", static_cast<double>(trainer->optimizer().options().lr))
+                    .add("loss", loss)
+                    .add("accuracy", accuracy)
+                    .add("ms_per_step", 1000.0 * elapsed / window.steps)
+                    .add("samples_per_s", window.samples / elapsed)
+                    .add("comm_ms_per_step", window.comm / window.steps));
+      window = Window();
+    }
+    const bool last = state.step == total_steps;
+    if ((epoch_done || last) && data.test.size() > 0) {
+      const auto eval_start = Clock::now();
+      const double epoch_train_s = std::chrono::duration<double>(eval_start - epoch_start).count();
+      tested = trainer->evaluate(data.test, c.batch);
+      evaluated = true;
+      const double eval_s = seconds_since(eval_start);
+      char line[200];
+      std::snprintf(line, sizeof line, "epoch %lld/%lld  %s loss %.4f  acc %s  (%.2f s; %s %.1f s)",
+                    static_cast<long long>(epoch), static_cast<long long>(total_epochs), test_name,
+                    tested.loss, percent(tested.accuracy()).c_str(), eval_s,
+                    epoch_done ? "epoch" : "partial epoch", epoch_train_s);
+      out << line << "\n" << std::flush;
+      log.write(JsonLine()
+                    .add("event", std::string("epoch"))
+                    .add("step", state.step)
+                    .add("epoch", epoch)
+                    .add_bool("complete", epoch_done)
+                    .add("test_loss", tested.loss)
+                    .add("test_accuracy", tested.accuracy())
+                    .add("epoch_s", epoch_train_s)
+                    .add("eval_s", eval_s));
+      window.start += Clock::now() - eval_start;  // the evaluation is not training time
+    }
+    if (epoch_done) epoch_start = Clock::now();
+    if (c.save_every && state.step % c.save_every == 0 && state.step != total_steps) {
+      const std::string path = step_checkpoint_path(c.save_path, state.step);
+      save_run(path, *trainer, state, c, data);
+      out << "saved step " << state.step << " to " << path << "\n";
     }
   }
   const double total = seconds_since(start);
-  out << "done: " << step << " steps, " << samples << " samples in " << std::fixed
+  out << "done: " << state.step << " steps, " << samples << " samples in " << std::fixed
       << std::setprecision(2) << total << " s (" << std::setprecision(1) << samples / total
       << " samples/s incl. evaluation)";
-  if (data.test.size() > 0)
-    out << "; held-out accuracy " << percent(held_out.accuracy()) << ", loss "
-        << std::setprecision(4) << held_out.loss;
+  if (evaluated)
+    out << "; " << test_name << " accuracy " << percent(tested.accuracy()) << ", loss "
+        << std::setprecision(4) << tested.loss;
   out << "\n";
   if (tracer) {
     tracer->write(c.trace_path);
-    out << "wrote the trace of " << step << " steps to " << c.trace_path << "\n";
+    out << "wrote the trace of " << state.step << " steps to " << c.trace_path << "\n";
   }
   if (!c.save_path.empty()) {
-    save_weights(*net, c.save_path,
-                 {{"model", c.model},
-                  {"input", shape_str(c.input)},
-                  {"steps", std::to_string(step)},
-                  {"format", "cudp"}});
+    save_run(c.save_path, *trainer, state, c, data);
     out << "saved " << net->named_params().size() << " tensors (" << with_commas(net->param_count())
-        << " parameters) to " << c.save_path << "\n";
+        << " parameters) to " << c.save_path << " and the optimizer state to "
+        << optimizer_state_path(c.save_path) << "\n";
   }
   return 0;
 }

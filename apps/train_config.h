@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/data_flags.h"
 #include "apps/flags.h"
 #include "kernels/sgd.h"
 #include "parallel/parallel_trainer.h"
@@ -15,16 +16,22 @@ namespace cudp {
 
 struct TrainConfig {
   std::string model = "seed-pool";
-  Shape input{3, 32, 32};
+  Shape input{3, 32, 32};  // a file set's images replace it (see data_flags.h)
+  bool input_given = false;
   int64_t batch = 32;
   int64_t steps = 0;   // 0: derived from epochs
   int64_t epochs = 0;  // 0: derived from steps
   SgdOptions sgd;
+  // torch.optim.lr_scheduler.MultiStepLR: lr * gamma^(milestones <= epoch), 0-based epochs.
+  std::vector<int64_t> lr_milestones;
+  float lr_gamma = 0.1f;
+  float lr_at(int64_t epoch) const;
   uint64_t seed = 0;
-  std::string data = "synthetic";
-  int64_t train_size = 0, test_size = 0;
+  DataConfig data;
+  bool shuffle = true, drop_last = false;
   std::string devices_spec = "auto";
   std::vector<Device> devices;
+  int threads = 1;  // per CPU device
   // Data parallelism (more than one device); see parallel/parallel_trainer.h.
   ParallelMode parallel = ParallelMode::DataParallel;
   ReduceAlgorithm reduce = ReduceAlgorithm::Tree;
@@ -33,13 +40,19 @@ struct TrainConfig {
   std::string trace_path;
   bool check_replicas = false;
   int64_t log_every = 0;
-  std::string save_path, init_path;
+  std::string log_path;  // --log: JSON lines, appended
+  std::string save_path, init_path, resume_path;
+  int64_t save_every = 0;  // 0: only at the end
   bool help = false;
 };
 
 Flags train_flags();
+// "8" or "5,8": increasing positive epoch numbers; throws naming --lr-milestones.
+std::vector<int64_t> parse_milestones(const std::string& text);
 TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help = nullptr);
 Shape parse_input_shape(const std::string& text);  // "3x32x32"
+// The cores of this machine divided among `devices` CPU devices, at least 1.
+int default_threads_per_device(std::size_t devices);
 // "1048576", "64K", "1M" (binary units) -> bytes; throws naming --chunk-bytes.
 std::size_t parse_byte_size(const std::string& text);
 // --output-device: "cuda:1", "cpu:0" or a bare id "1" (PyTorch's output_device),

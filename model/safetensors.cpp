@@ -122,7 +122,10 @@ const NamedTensor* SafetensorsFile::find(const std::string& name) const {
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  const std::string bytes = read_whole_file(path);
+  return parse_safetensors(read_whole_file(path), path);
+}
+
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 8)
     fail(path, ": not a safetensors file: ", bytes.size(),
          " bytes, shorter than the 8-byte header length");

@@ -32,6 +32,8 @@ struct SafetensorsFile {
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 SafetensorsFile read_safetensors(const std::string& path);
+// The same checks on bytes in memory; `path` names them in errors (fuzz/ drives this).
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path);
 
 // Writes a file atomically: temp name in the same folder, fsync, rename.
 void write_file_atomically(const std::string& path, const std::string& bytes);

@@ -24,6 +24,8 @@ class Sgd {
   float* momentum_buffer() { return momentum_.size() ? momentum_.data() : nullptr; }
   // Restores a checkpointed state (momentum values already copied in).
   void set_steps_taken(int64_t steps) { steps_ = steps; }
+  // A learning-rate schedule's new rate (torch's param_group["lr"] = lr), between steps.
+  void set_lr(float lr) { options_.lr = lr; }
 
  private:
   SgdOptions options_;

@@ -27,6 +27,7 @@ class DataParallelTrainer final : public ParallelTrainer {
                       ParallelOptions options, CrossEntropyOptions loss = {});
 
   StepStats step(const float* host_x, const int32_t* host_y, int64_t B) override;
+  Sgd& optimizer() override { return sgd_; }
 
  private:
   void replicate_for_evaluation() override;

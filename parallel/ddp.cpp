@@ -42,6 +42,28 @@ void DistributedTrainer::broadcast_once() {
 
 void DistributedTrainer::replicate_for_evaluation() { broadcast_once(); }
 
+void DistributedTrainer::restored(int64_t steps) {
+  ParallelTrainer::restored(steps);
+  group_.drain();
+  broadcast_done_ = false;  // rank 0's loaded params go out at the next step
+  Sgd& root = *sgds_[0];
+  const std::size_t n = static_cast<std::size_t>(replicas_[0]->net().param_count());
+  std::vector<float> host(root.momentum_buffer() ? n : 0);
+  if (!host.empty()) {  // through the host: once per resume, any pair of devices
+    const Context ctx{group_[0].device};
+    copy_bytes(ctx, host.data(), cpu_device(), root.momentum_buffer(), group_[0].device, n * 4);
+    synchronize(ctx);
+  }
+  for (int r = 1; r < group_.size(); ++r) {
+    sgds_[r]->set_steps_taken(root.steps_taken());
+    if (host.empty()) continue;
+    const Context ctx{group_[r].device};
+    copy_bytes(ctx, sgds_[r]->momentum_buffer(), group_[r].device, host.data(), cpu_device(),
+               n * 4);
+    synchronize(ctx);
+  }
+}
+
 StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_y, int64_t B) {
   const int ranks = group_.size();
   const std::vector<Shard> shards = chunk_batch(B, ranks);

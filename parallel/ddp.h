@@ -29,6 +29,13 @@ class DistributedTrainer final : public ParallelTrainer {
                      ParallelOptions options, CrossEntropyOptions loss = {});
 
   StepStats step(const float* host_x, const int32_t* host_y, int64_t B) override;
+  Sgd& optimizer() override { return *sgds_[0]; }
+  // Copies rank 0's momentum and step count to every replica's optimizer; the
+  // params follow at the next step's broadcast.
+  void restored(int64_t steps) override;
+  void set_lr(float lr) override {
+    for (auto& sgd : sgds_) sgd->set_lr(lr);
+  }
   // Throws cudp::Error naming the first rank and parameter element that differ from rank 0.
   void check_replicas();
 

@@ -11,13 +11,15 @@ namespace cudp {
 
 std::string LogicalDevice::name() const { return concat("rank ", rank, " (", device.str(), ")"); }
 
-DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed) : devices_(devices) {
+DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed, int threads_per_device)
+    : devices_(devices) {
   if (devices.empty()) fail("a device group needs at least one device");
   for (std::size_t r = 0; r < devices.size(); ++r) {
     if (devices[r].kind != devices[0].kind)
       fail("a device group cannot mix CPU and CUDA devices: ", devices[0].str(), " and ",
            devices[r].str());
-    ranks_.push_back(std::make_unique<LogicalDevice>(static_cast<int>(r), devices[r], seed + r));
+    ranks_.push_back(std::make_unique<LogicalDevice>(static_cast<int>(r), devices[r], seed + r,
+                                                     threads_per_device));
   }
 }
 

@@ -7,9 +7,10 @@
 //            copying chunk i+1 overlaps adding chunk i, as a GPU's copy engine
 //            overlaps its SMs;
 //   seed     seed + rank (DESIGN.md: each logical device has its own seed).
-// On a CPU device each stream is one worker thread, so a rank computes on ONE
-// thread (Context::threads == 1): cpu:2 on two cores is two single-threaded
-// devices. Memory is allocated per rank with Buffer<T>(group[r].device, n).
+// On a CPU device each stream is one worker thread, and the ops it runs may
+// split their work over `threads` threads (Context::threads, --threads): cpu:2
+// on two cores is two devices of one thread each, `cpu` one device of two. Memory is allocated per
+// rank with Buffer<T>(group[r].device, n).
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,8 @@
 namespace cudp {
 
 struct LogicalDevice {
-  LogicalDevice(int rank, Device device, uint64_t seed)
-      : rank(rank), device(device), seed(seed), compute(device), copy(device) {}
+  LogicalDevice(int rank, Device device, uint64_t seed, int threads)
+      : rank(rank), device(device), seed(seed), compute(device, threads), copy(device) {}
 
   int rank;
   Device device;
@@ -35,7 +36,7 @@ struct LogicalDevice {
 
 class DeviceGroup {
  public:
-  DeviceGroup(const std::vector<Device>& devices, uint64_t seed);
+  DeviceGroup(const std::vector<Device>& devices, uint64_t seed, int threads_per_device = 1);
   DeviceGroup(const DeviceGroup&) = delete;
   DeviceGroup& operator=(const DeviceGroup&) = delete;
 

@@ -12,7 +12,8 @@
 // Replica r's net is built by the factory on rank r's device with seed + r;
 // rank 0's seed is the run's seed, so N devices start from the one-device model.
 // The decision a reader would get wrong: net() is rank 0's model. Load weights
-// into it before the first step (DP broadcasts it every step, DDP once).
+// into it before the first step (DP broadcasts it every step, DDP once); a
+// checkpoint also loads optimizer(), then calls restored().
 #pragma once
 
 #include <functional>
@@ -57,6 +58,13 @@ class ParallelTrainer {
   EvalStats evaluate(const Dataset& data, int64_t batch);
 
   Sequential& net() { return replica_net(0); }
+  // Rank 0's optimizer: dp's only one; ddp's first, every replica's equal to it.
+  virtual Sgd& optimizer() = 0;
+  // After a checkpoint was loaded into net() and optimizer() (before any step):
+  // every replica takes rank 0's state, and the step count goes on from `steps`.
+  virtual void restored(int64_t steps) { steps_ = steps; }
+  // The learning rate of the next steps (a schedule's), on every optimizer.
+  virtual void set_lr(float lr) { optimizer().set_lr(lr); }
   Sequential& replica_net(int rank);
   DeviceGroup& group() { return group_; }
   const ParallelOptions& options() const { return options_; }

@@ -202,7 +202,8 @@ double elapsed_ms(const TimeMark& begin, const TimeMark& end) {
 
 // ---- Stream ----
 
-Stream::Stream(Device device) : device_(device) {
+Stream::Stream(Device device, int threads)
+    : device_(device), threads_(device.is_cpu() ? std::max(1, threads) : 1) {
   if (device.is_cpu()) {
     cpu_ = std::make_unique<detail::CpuWorker>();
   } else {
@@ -228,6 +229,7 @@ void Stream::release() noexcept {
 
 Stream::Stream(Stream&& other) noexcept
     : device_(other.device_),
+      threads_(other.threads_),
       cpu_(std::move(other.cpu_)),
       cuda_(std::exchange(other.cuda_, nullptr)),
       tail_(std::move(other.tail_)) {}
@@ -236,6 +238,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
     release();
     device_ = other.device_;
+    threads_ = other.threads_;
     cpu_ = std::move(other.cpu_);
     cuda_ = std::exchange(other.cuda_, nullptr);
     tail_ = std::move(other.tail_);

@@ -71,7 +71,8 @@ double host_microseconds();  // now, on the same origin as TimeMark
 
 class Stream {
  public:
-  explicit Stream(Device device);
+  // threads: how many threads the ops queued here may use (CPU devices; 1 on GPUs).
+  explicit Stream(Device device, int threads = 1);
   ~Stream();
   Stream(Stream&& other) noexcept;
   Stream& operator=(Stream&& other) noexcept;
@@ -79,8 +80,8 @@ class Stream {
   Stream& operator=(const Stream&) = delete;
 
   Device device() const { return device_; }
-  CudaStream cuda_stream() const { return cuda_; }         // nullptr on a CPU device
-  Context context() const { return {device_, cuda_, 1}; }  // one thread per device
+  CudaStream cuda_stream() const { return cuda_; }  // nullptr on a CPU device
+  Context context() const { return {device_, cuda_, threads_}; }
 
   void enqueue(std::function<void()> work);
   void record(Event& event);
@@ -95,6 +96,7 @@ class Stream {
   void release() noexcept;
 
   Device device_;
+  int threads_ = 1;
   std::unique_ptr<detail::CpuWorker> cpu_;
   CudaStream cuda_ = nullptr;
   std::unique_ptr<Event> tail_;  // wait_for's event, recorded on this stream

@@ -22,16 +22,25 @@ CliRun cli(std::vector<std::string> args) {
   return {status, out.str(), err.str()};
 }
 
-bool one_line(const std::string& s) {
-  return !s.empty() && s.find('\n') == s.size() - 1;
-}
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
 TEST(Cli, HelpListsEveryFlagWithItsDefault) {
   const CliRun r = cli({"train", "--help"});
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* flag : {"--model", "--input", "--batch", "--steps", "--epochs", "--lr",
-                           "--momentum", "--dampening", "--weight-decay", "--nesterov", "--seed",
-                           "--data", "--devices", "--log-every", "--save", "--init"})
+  for (const char* flag : {"--model",        "--input",
+                           "--batch",        "--steps",
+                           "--epochs",       "--lr",
+                           "--momentum",     "--dampening",
+                           "--weight-decay", "--nesterov",
+                           "--seed",         "--data",
+                           "--devices",      "--log-every",
+                           "--save",         "--init",
+                           "--mean",         "--std",
+                           "--no-shuffle",   "--drop-last",
+                           "--log",          "--save-every",
+                           "--resume",       "--lr-milestones",
+                           "--lr-gamma",     "--threads",
+                           "fashion-mnist: 0.02"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   EXPECT_NE(r.out.find("(default: seed-pool)"), std::string::npos);
   EXPECT_NE(r.out.find("(default: 0.001)"), std::string::npos);
@@ -41,6 +50,7 @@ TEST(Cli, HelpListsEveryFlagWithItsDefault) {
 TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"train", "--batch", "0"}, "--batch: expected a positive integer, found '0'"},
+      {{"train", "--threads", "0"}, "--threads: expected a positive integer, found '0'"},
       {{"train", "--lr", "abc"}, "--lr: expected a number, found 'abc'"},
       {{"train", "--model", "resnet"}, "resnet"},
       {{"train", "--frobnicate"}, "unknown flag --frobnicate"},
@@ -50,10 +60,18 @@ TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
       {{"train", "--devices", "cpu:0"}, "from 1 to 1024"},
       {{"train", "--steps", "5", "--epochs", "2"}, "not both"},
       {{"train", "--batch"}, "expected a value"},
-      {{"train", "--data", "imagenet"}, "--data: expected synthetic or random"},
+      {{"train", "--data", "imagenet"}, "--data: expected synthetic, random, fashion-mnist[:DIR]"},
+      {{"train", "--data", "mnist:/nonexistent"}, "--data mnist:/nonexistent: the folder"},
+      {{"train", "--mean", "0.5"}, "--mean/--std: only for file sets"},
+      {{"train", "--data", "cifar10:/x", "--mean", "a,b"}, "--mean: expected a number"},
+      {{"train", "--save-every", "5"}, "--save-every: needs --save PATH"},
+      {{"train", "--lr-milestones", "5,3"}, "--lr-milestones: expected increasing"},
+      {{"eval"}, "--init: expected the weights file"},
+      {{"eval", "--init", "/nonexistent.safetensors"}, "/nonexistent.safetensors"},
       {{"train", "--lr", "-1"}, "--lr: expected a number >= 0"},
       {{"train", "--nesterov", "--momentum", "0"}, "nesterov"},
-      {{"train", "--init", "/nonexistent/w.safetensors", "--steps", "1"}, "/nonexistent/w.safetensors"},
+      {{"train", "--init", "/nonexistent/w.safetensors", "--steps", "1"},
+       "/nonexistent/w.safetensors"},
       {{"frobnicate"}, "unknown command"},
   };
   for (const auto& [args, expected] : cases) {
@@ -74,7 +92,7 @@ TEST(Cli, SeedModelIsRefusedOn3x32x32AtFc1) {
 
 TEST(Cli, SeedModelTrainsOn3x8x8) {
   const CliRun r = cli({"train", "--model", "seed", "--input", "3x8x8", "--steps", "2",
-                     "--train-size", "64", "--test-size", "16", "--data", "random"});
+                        "--train-size", "64", "--test-size", "16", "--data", "random"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("step 2/2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("done: 2 steps"), std::string::npos) << r.out;
@@ -82,17 +100,17 @@ TEST(Cli, SeedModelTrainsOn3x8x8) {
 
 TEST(Cli, ConfigTableStepLinesAndSummary) {
   const CliRun r = cli({"train", "--steps", "4", "--log-every", "2", "--train-size", "64",
-                     "--test-size", "32", "--batch", "16"});
+                        "--test-size", "32", "--batch", "16"});
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* part : {"model       seed-pool (2,141,514 parameters)", "step 2/4  loss ",
-                           "step 4/4  loss ", "ms/step", "samples/s", "held-out loss",
-                           "done: 4 steps, 64 samples"})
+  for (const char* part :
+       {"model       seed-pool (2,141,514 parameters)", "step 2/4  loss ", "step 4/4  loss ",
+        "ms/step", "samples/s", "held-out loss", "done: 4 steps, 64 samples"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
 }
 
 TEST(Cli, SameSeedSameLosses) {
-  const std::vector<std::string> args = {"train", "--steps", "3", "--log-every", "1",
-                                         "--train-size", "96", "--test-size", "0"};
+  const std::vector<std::string> args = {
+      "train", "--steps", "3", "--log-every", "1", "--train-size", "96", "--test-size", "0"};
   const CliRun a = cli(args), b = cli(args);
   ASSERT_EQ(a.status, 0) << a.err;
   // Every line but the timings: strip from " acc" on each step line.
@@ -109,16 +127,16 @@ TEST(Cli, SameSeedSameLosses) {
 
 TEST(Cli, SaveThenInitRoundTrips) {
   const std::string path = ::testing::TempDir() + "cudp_cli_weights.safetensors";
-  const CliRun saved = cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0",
-                         "--save", path});
+  const CliRun saved =
+      cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0", "--save", path});
   ASSERT_EQ(saved.status, 0) << saved.err;
   const SafetensorsFile file = read_safetensors(path);
   ASSERT_NE(file.find("conv1.weight"), nullptr);
   ASSERT_NE(file.find("fc2.bias"), nullptr);
   EXPECT_EQ(file.tensors.size(), 8u);
   EXPECT_EQ(file.metadata.at("model"), "seed-pool");
-  const CliRun loaded = cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0",
-                          "--init", path});
+  const CliRun loaded =
+      cli({"train", "--steps", "1", "--train-size", "32", "--test-size", "0", "--init", path});
   EXPECT_EQ(loaded.status, 0) << loaded.err;
   // The same file is refused by a model of another shape, naming the tensor.
   const CliRun wrong = cli({"train", "--steps", "1", "--input", "1x28x28", "--init", path});
@@ -139,6 +157,24 @@ TEST(Flags, InlineValuesBooleansAndRepeats) {
   EXPECT_THROW(g.parse({"--n", "1", "--n", "2"}), Error);
   EXPECT_THROW(parse_input_shape("3x32x32x1"), Error);
   EXPECT_EQ(parse_input_shape("1x28x28"), (Shape{1, 28, 28}));
+}
+
+TEST(Cli, ThreadsPerCpuDeviceIsShownAndSameThreadCountIsReproducible) {
+  const std::vector<std::string> args = {"train", "--devices", "cpu", "--threads", "2",
+                                         "--steps", "2", "--log-every", "1", "--train-size",
+                                         "64", "--test-size", "0"};
+  const CliRun a = cli(args), b = cli(args);
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_NE(a.out.find("2 threads each"), std::string::npos) << a.out;
+  auto losses = [](const std::string& out) {
+    std::string kept;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("step ", 0) == 0) kept += line.substr(0, line.find("  acc")) + "\n";
+    return kept;
+  };
+  EXPECT_EQ(losses(a.out), losses(b.out));
+  EXPECT_NE(losses(a.out).find("step 2/2"), std::string::npos);
 }
 
 }  // namespace
