@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
+#include "tests/common/cli_run.h"
 #include "model/checkpoint.h"
 #include "model/json.h"
 #include "model/safetensors.h"
@@ -23,16 +24,8 @@
 namespace cudp {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
-
-CliRun cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int status = run_cli(args, out, err);
-  return {status, out.str(), err.str()};
-}
+using test::cli;
+using test::CliRun;
 
 using FlagMap = std::map<std::string, std::string>;  // "" for a boolean flag
 

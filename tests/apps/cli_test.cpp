@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
+#include "tests/common/cli_run.h"
 #include "apps/flags.h"
 #include "apps/train_config.h"
 #include "model/safetensors.h"
@@ -11,16 +12,8 @@
 namespace cudp {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
-
-CliRun cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int status = run_cli(args, out, err);
-  return {status, out.str(), err.str()};
-}
+using test::cli;
+using test::CliRun;
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
+#include "tests/common/cli_run.h"
 #include "model/json.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
@@ -15,16 +16,8 @@
 namespace cudp {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
-
-CliRun cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int status = run_cli(args, out, err);
-  return {status, out.str(), err.str()};
-}
+using test::cli;
+using test::CliRun;
 
 const std::vector<std::string> kSmall = {"--input",     "3x8x8", "--train-size", "24",
                                          "--test-size", "10",    "--batch",      "7"};
