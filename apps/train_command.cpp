@@ -76,6 +76,8 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
     row("parallel",
         concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
                ", chunks of ", c.chunk_bytes, " bytes",
+               c.devices[0].is_cuda() ? (c.direct_edges ? ", direct edges" : ", copy edges")
+                                      : "",
                c.parallel == ParallelMode::DataParallel
                    ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
                    : std::string(),
@@ -129,6 +131,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   options.mode = c.parallel;
   options.collectives.algorithm = c.reduce;
   options.collectives.chunk_bytes = c.chunk_bytes;
+  options.collectives.direct_reads = c.direct_edges;
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer.get();

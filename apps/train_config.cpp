@@ -67,6 +67,10 @@ Flags train_flags() {
         "with several devices: dp (nn.DataParallel) or ddp (DistributedDataParallel)");
   f.add("reduce", "tree", "gradient summation: tree (binomial) or star (each into the first)");
   f.add("chunk-bytes", "1M", "collectives move buffers in chunks of this size (K, M suffixes)");
+  f.add("edge", "direct",
+        "GPU reduce edges: direct (one add kernel reads the sender's buffer in place, where "
+        "the GPU can address it) or copy (chunked copy into scratch, then add); CPU devices "
+        "always copy");
   f.add("output-device", "",
         "dp: device that gathers the outputs and computes the loss "
         "(default: the first)");
@@ -229,6 +233,9 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   c.parallel = parse_parallel_mode(f.str("parallel"));
   c.reduce = parse_reduce_algorithm(f.str("reduce"));
   c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
+  const std::string edge = f.str("edge");
+  if (edge != "direct" && edge != "copy") fail("--edge: expected direct or copy, found '", edge, "'");
+  c.direct_edges = edge == "direct";
   if (f.given("output-device"))
     c.output_rank = parse_output_device(f.str("output-device"), c.devices, c.devices_spec);
   if (c.output_rank != 0 && c.parallel != ParallelMode::DataParallel)

@@ -9,6 +9,8 @@
 // so the copy of chunk k+1 (other slot) runs while chunk k is added. Before its
 // first chunk, to.copy waits for from.compute (from's partial sum is final);
 // after its last, from.compute waits for to.copy (from may then overwrite it).
+// A direct edge (GPUs that address each other's memory) is one kernel on
+// to.compute, after from.compute: buffer[to] += buffer[from], read in place.
 // A broadcast edge is one copy straight into the receiver's buffer, after the
 // sender's data is complete and the receiver's compute stream is done with its own.
 #include "parallel/collectives.h"
@@ -149,7 +151,8 @@ void Collectives::receive_and_add(const Edge& edge, const std::vector<float*>& b
                 to.copy);
     });
     to.compute.wait_for(to.copy);
-    traced(tracer_, to.compute, edge.to, Lane::Compute, "add", {}, [&] {
+    const TraceArgs add_args{-1, edge.from, edge.to, phase};  // which edge; moves no bytes
+    traced(tracer_, to.compute, edge.to, Lane::Compute, "add", add_args, [&] {
       float* const y = sum + offset;
       to.compute.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); });
     });
@@ -158,11 +161,31 @@ void Collectives::receive_and_add(const Edge& edge, const std::vector<float*>& b
   from.compute.wait_for(to.copy);
 }
 
+void Collectives::add_in_place(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
+                               const char* phase) {
+  LogicalDevice& to = group_[edge.to];
+  LogicalDevice& from = group_[edge.from];
+  float* const sum = buffers[static_cast<std::size_t>(edge.to)];
+  const float* const part = buffers[static_cast<std::size_t>(edge.from)];
+  to.compute.wait_for(from.compute);  // from's partial sum is final
+  const Context ctx = to.context();
+  const TraceArgs args{n * 4, edge.from, edge.to, phase};
+  traced(tracer_, to.compute, edge.to, Lane::Compute, "peer_add", args, [&] {
+    to.compute.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); });
+  });
+  from.compute.wait_for(to.compute);  // from may overwrite its buffer once it is read
+}
+
 void Collectives::run_reduce(const std::vector<float*>& buffers, int64_t n, int root,
                              const char* phase) {
   const int ranks = static_cast<int>(buffers.size());
   for (const auto& level : reduce_levels(ranks, options_.algorithm, root))
-    for (const Edge& edge : level) receive_and_add(edge, buffers, n, phase);
+    for (const Edge& edge : level) {
+      if (options_.direct_reads && direct_access(group_[edge.to].device, group_[edge.from].device))
+        add_in_place(edge, buffers, n, phase);
+      else
+        receive_and_add(edge, buffers, n, phase);
+    }
 }
 
 void Collectives::run_broadcast(const std::vector<float*>& buffers, int64_t n, int root,

@@ -66,6 +66,16 @@ void copy_peer(Device dst_device, void* dst, Device src_device, const void* src,
 #endif
 }
 
+bool direct_access(Device dst_device, Device src_device) {
+  const PeerPath path = peer_path(dst_device, src_device);
+  if (path == PeerPath::SameGpu) return true;
+  if (path != PeerPath::PeerToPeer) return false;
+#if CUDP_HAVE_CUDA
+  parallel_cuda::enable_peer_access(dst_device.index, src_device.index);
+#endif
+  return true;
+}
+
 std::vector<std::vector<bool>> peer_access_matrix() {
 #if CUDP_HAVE_CUDA
   return parallel_cuda::peer_access_matrix();

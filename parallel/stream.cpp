@@ -137,10 +137,16 @@ void check_same_kind(Device stream, Device event, const char* what) {
 
 }  // namespace
 
+namespace {
+// The time origin is taken when the program starts (static initialization),
+// not at the first read: a mark recorded before its first read must not come
+// out negative.
+const std::chrono::steady_clock::time_point time_origin = std::chrono::steady_clock::now();
+}  // namespace
+
 double host_microseconds() {
-  using Clock = std::chrono::steady_clock;
-  static const Clock::time_point origin = Clock::now();
-  return std::chrono::duration<double, std::micro>(Clock::now() - origin).count();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - time_origin)
+      .count();
 }
 
 // ---- Event ----

@@ -6,6 +6,8 @@
 // Every event is a complete event (ph "X", ts/dur in microseconds). Names:
 //   step, scatter, broadcast, forward/<layer>, gather, loss, scatter_grad,
 //   backward/<layer>, reduce, all_reduce, add, sgd      (compute lanes)
+//   peer_add  with args {bytes, src, dst, phase}        (compute lanes: a GPU
+//             reduce edge that reads the sender's buffer in place)
 //   copy  with args {bytes, src, dst, phase}            (copy lanes)
 // src and dst are ranks; -1 is the host (the batch comes from host memory).
 // Times come from TimeMarks: a steady clock on CPU devices, CUDA events on

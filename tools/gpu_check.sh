@@ -17,7 +17,11 @@
 #   baselines  bench/baselines/torch_gpu_baselines.py (python3 there has torch)
 #   plot       bench/plot.py: % of baseline per kernel, a PNG (needs matplotlib)
 #   train      BUILD_DIR/cudp train --devices cuda:0 --steps 50, and the first
-#              5 steps' losses on cpu and cuda:0 side by side
+#              5 steps' losses on cpu and cuda:0 side by side; dp and ddp on
+#              four logical devices of the GPU (cuda:0,0,0,0), 30 steps each;
+#              the README's real-data run (--data fashion-mnist, 10 epochs) on
+#              cuda:0 when the IDX files are there (GPU_CHECK_DATA, default
+#              Debian's /usr/share/datasets/fashion-mnist; carry a copy)
 #   racecheck, synccheck, memcheck
 #              compute-sanitizer over test_cuda: racecheck and synccheck on the
 #              shared-memory kernels' tests, then memcheck on all of them. They
@@ -38,7 +42,7 @@
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
 #               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
 #                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
-# Environment: GPU_CHECK_BUDGET_S, PYTHON (python3), BENCH_FILTER (a
+# Environment: GPU_CHECK_BUDGET_S, GPU_CHECK_DATA, PYTHON (python3), BENCH_FILTER (a
 # --benchmark_filter regex), MEMCHECK_FILTER and SHMEM_FILTER (gtest filters).
 set -uo pipefail  # not -e: every phase runs and is reported
 
@@ -63,13 +67,15 @@ OUT=${OUT:-/tmp/gpu_check_out}
 [ "$DRY" = 1 ] || mkdir -p "$OUT" || exit 2
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 PYTHON=${PYTHON:-python3}
+DATA=${GPU_CHECK_DATA:-/usr/share/datasets/fashion-mnist}
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # All of test_cuda under memcheck; the shared-memory kernels' own tests under
 # racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
-# bias_grad), on their smallest shapes: racecheck instruments every
-# shared-memory access and runs slowest.
+# bias_grad), on a few shapes each: racecheck instruments every shared-memory
+# access and runs about 40x slower (the full edge-size GEMM test did not finish
+# in 50 s on an H100, 2026-11-26).
 MEMCHECK_FILTER=${MEMCHECK_FILTER:-*}
-SHMEM_FILTER=${SHMEM_FILTER:-CudaGemm.ExactOnEdgeSizesEveryLayoutAndVersion:CudaGemm.AlphaBetaExact:CudaConv2d.ExactOnSmallIntegers:CudaCrossEntropy.MatchesCpuOnShapesReductionsAndIgnoredRows:CudaElementwise.BiasAddBitwiseAndBiasGrad}
+SHMEM_FILTER=${SHMEM_FILTER:-CudaGemm.FewEdgeShapesEveryLayoutAndVersion:CudaGemm.AlphaBetaExact:CudaConv2d.FewShapesExact:CudaCrossEntropy.MatchesCpuOnShapesReductionsAndIgnoredRows:CudaElementwise.BiasAddBitwiseAndBiasGrad}
 if [ "$MODE" = full ]; then
   BUDGET=${GPU_CHECK_BUDGET_S:-540}
   BENCH_ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_display_aggregates_only=true)
@@ -144,7 +150,18 @@ main() {
   phase train_cuda 45 -- "$BUILD/cudp" train --devices cuda:0 --steps 50 --log-every 10
   phase first_steps_cpu 40 -- "$BUILD/cudp" train --devices cpu --steps 5 --log-every 1 --test-size 0
   phase first_steps_cuda 30 -- "$BUILD/cudp" train --devices cuda:0 --steps 5 --log-every 1 --test-size 0
-  phase racecheck 50 -- "$SANITIZER" --tool racecheck --print-limit 20 \
+  phase train_dp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel dp --steps 30 \
+    --log-every 10 --test-size 0
+  phase train_ddp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel ddp --check-replicas \
+    --steps 30 --log-every 10 --test-size 0
+  if [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
+    phase train_fmnist 60 -- "$BUILD/cudp" train --data "fashion-mnist:$DATA" --devices cuda:0 \
+      --log-every 2000
+  else
+    echo "=== train_fmnist: MISSING: no fashion-mnist IDX files in $DATA"
+    [ "$DRY" = 1 ] || printf 'train_fmnist\tmissing\t-\t0\t60\tno IDX files in %s\n' "$DATA" >>"$PHASES"
+  fi
+  phase racecheck 60 -- "$SANITIZER" --tool racecheck --print-limit 20 \
     "$BUILD/tests/test_cuda" "--gtest_filter=$SHMEM_FILTER"
   phase synccheck 35 -- "$SANITIZER" --tool synccheck --print-limit 20 \
     "$BUILD/tests/test_cuda" "--gtest_filter=$SHMEM_FILTER"
@@ -160,7 +177,7 @@ main() {
   for tool in memcheck racecheck synccheck; do
     [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
   done >"$OUT/sanitizer.log"
-  for run in train_cuda first_steps_cpu first_steps_cuda; do
+  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp train_fmnist; do
     [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
   done >"$OUT/train.log"
   echo "=== report"

@@ -5,7 +5,8 @@
 
 Reads WORK/phases.tsv (one line per phase: name, status, rc, seconds, limit,
 detail), WORK/card.csv (nvidia-smi), WORK/{memcheck,racecheck,synccheck}.log,
-WORK/{train_cuda,first_steps_cpu,first_steps_cuda}.log, and from OUT the
+WORK/{train_cuda,first_steps_cpu,first_steps_cuda,train_dp,train_ddp,train_fmnist,
+tests_parallel}.log, and from OUT the
 GoogleTest JSON (tests_cuda.json), the Google Benchmark JSON (bench_cuda.json)
 and the PyTorch baselines (baselines.json); writes OUT/report.md (whole or not
 at all). Standard library only: it runs on any python3.
@@ -223,17 +224,21 @@ def sanitizer_verdict(tool, work, phases):
     if refused:
         line = log[log.rfind("\n", 0, refused.start()) + 1:].split("\n", 1)[0].strip("= ")
         return f"sanitizer unavailable: {line}", detail
+    # memcheck and synccheck end with "ERROR SUMMARY: N errors"; racecheck with
+    # "RACECHECK SUMMARY: H hazards displayed (E errors, W warnings)".
     summary = re.search(r"ERROR SUMMARY: (\d+) errors?", log)
+    race = re.search(r"RACECHECK SUMMARY: \d+ hazards? displayed \((\d+) errors?, (\d+) warnings?\)", log)
     if p["status"] == "timeout":
         return f"not passed: timed out after {p['limit']} s (incomplete)", detail
-    if summary is None:
+    if summary is None and race is None:
         tail = " / ".join(l.strip() for l in log.strip().splitlines()[-3:])
         return f"sanitizer unavailable: no ERROR SUMMARY (exit {p['rc']}): {tail}", detail
-    errors = int(summary.group(1))
+    errors = int(summary.group(1)) if summary else int(race.group(1)) + int(race.group(2))
     if errors:
         first = [l.strip("= ").strip() for l in log.splitlines()
                  if l.startswith("=========") and re.search(r"Invalid|Race|Barrier|error|hazard", l, re.I)]
-        return f"FAILED: {errors} errors" + (f" (first: {first[0]})" if first else ""), detail
+        what = f"{errors} errors" if summary else f"{race.group(1)} errors, {race.group(2)} warnings"
+        return f"FAILED: {what}" + (f" (first: {first[0]})" if first else ""), detail
     if ran == 0:
         return "not passed: no test ran (the gtest filter matched nothing)", detail
     if skipped == ran:
@@ -443,7 +448,27 @@ def train_section(work, phases):
     out.append(table(["step", "loss cpu", "loss cuda:0", "|difference|"], rows) if rows else "(no steps parsed)")
     summary = "first steps cpu vs cuda:0: " + ("no losses to compare" if worst is None else
                                                f"largest |loss difference| {worst:.2g} over {len(rows)} steps")
+    fmnist = read_text(os.path.join(work, "train_fmnist.log"))
+    out.append(f"\n`cudp train --data fashion-mnist --devices cuda:0` (the README's recipe, 10 epochs): "
+               f"{phase_note(phases, 'train_fmnist')}\n")
+    out.append("```\n" + "\n".join((fmnist or "(no output)").strip().splitlines()[-14:]) + "\n```")
     return "\n".join(out), summary
+
+
+PARALLEL_LINE = re.compile(r"^(level \d.*|\[  (FAILED|PASSED|SKIPPED) .*)$")
+
+
+def parallel_section(work, phases):
+    """tests/test_parallel_cuda's verdicts and tree-edge rates, then dp and ddp on 4 logical devices."""
+    log = read_text(os.path.join(work, "tests_parallel.log")) or ""
+    kept = [l for l in log.splitlines() if PARALLEL_LINE.match(l)]
+    out = [f"`tests/test_parallel_cuda`: {phase_note(phases, 'tests_parallel')}\n",
+           "```\n" + ("\n".join(kept) or "(no output)") + "\n```"]
+    for run, what in (("train_dp", "--parallel dp"), ("train_ddp", "--parallel ddp --check-replicas")):
+        text = read_text(os.path.join(work, f"{run}.log"))
+        out.append(f"\n`cudp train --devices cuda:0,0,0,0 {what} --steps 30`: {phase_note(phases, run)}\n")
+        out.append("```\n" + "\n".join((text or "(no output)").strip().splitlines()[-5:]) + "\n```")
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------- report
@@ -513,6 +538,7 @@ def build_report(args):
         if extra:
             lines += ["", "Baselines that failed: " + "; ".join(f"{r['name']}: {r['error']}" for r in extra)]
     lines += ["", "## End to end", "", train_text, "",
+              "## Data parallelism on logical devices of one GPU", "", parallel_section(args.work, phases), "",
               "## Files", "", "report.md (this), log.txt (every phase's output), tests_cuda.json, "
               "bench_cuda.json, baselines.json, bench_vs_baseline.png (bench/plot.py; phase plot: "
               f"{phase_note(phases, 'plot')}), sanitizer.log, train.log.", ""]

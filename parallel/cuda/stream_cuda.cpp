@@ -43,7 +43,9 @@ void* staging_for(CudaStream stream) {
   return buffer;
 }
 
-void enable_peer_once(int a, int b) {
+}  // namespace
+
+void enable_peer_access(int a, int b) {
   static std::set<std::pair<int, int>> enabled;
   std::lock_guard<std::mutex> lock(registry_mutex);
   for (auto [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
@@ -57,8 +59,6 @@ void enable_peer_once(int a, int b) {
     }
   }
 }
-
-}  // namespace
 
 void set_device(int device) { CUDP_CUDA_CHECK(cudaSetDevice(device)); }
 
@@ -80,7 +80,27 @@ void synchronize_stream(int device, CudaStream stream) {
   CUDP_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
+// Each GPU's base event is recorded (and its host time read) before the first
+// timing event of that GPU exists, so every mark comes after its base and
+// cudaEventElapsedTime never goes negative.
+namespace {
+Base base_for(int device) {
+  static std::map<int, Base> bases;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  Base& b = bases[device];
+  if (!b.event) {
+    set_device(device);
+    CUDP_CUDA_CHECK(cudaEventCreate(&b.event));
+    CUDP_CUDA_CHECK(cudaEventRecord(b.event, nullptr));
+    CUDP_CUDA_CHECK(cudaEventSynchronize(b.event));
+    b.host_us = host_microseconds();
+  }
+  return b;
+}
+}  // namespace
+
 void* create_event(int device, bool timing) {
+  if (timing) base_for(device);
   set_device(device);
   cudaEvent_t event = nullptr;
   CUDP_CUDA_CHECK(
@@ -105,20 +125,7 @@ void synchronize_event(void* event) {
 }
 
 double event_microseconds(void* event, int device) {
-  static std::map<int, Base> bases;
-  Base base;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    Base& b = bases[device];
-    if (!b.event) {
-      set_device(device);
-      CUDP_CUDA_CHECK(cudaEventCreate(&b.event));
-      CUDP_CUDA_CHECK(cudaEventRecord(b.event, nullptr));
-      CUDP_CUDA_CHECK(cudaEventSynchronize(b.event));
-      b.host_us = host_microseconds();
-    }
-    base = b;
-  }
+  const Base base = base_for(device);
   float ms = 0;
   CUDP_CUDA_CHECK(cudaEventElapsedTime(&ms, base.event, static_cast<cudaEvent_t>(event)));
   return base.host_us + 1000.0 * ms;
@@ -148,7 +155,7 @@ void copy_gpu_to_gpu(int dst_device, void* dst, int src_device, const void* src,
     return;
   }
   if (can_access_peer(dst_device, src_device) && can_access_peer(src_device, dst_device)) {
-    enable_peer_once(dst_device, src_device);
+    enable_peer_access(dst_device, src_device);
     set_device(stream_device);
     CUDP_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, stream));
     return;

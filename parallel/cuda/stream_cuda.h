@@ -30,6 +30,7 @@ double event_microseconds(void* event, int device);
 void copy_gpu_to_gpu(int dst_device, void* dst, int src_device, const void* src, std::size_t bytes,
                      int stream_device, CudaStream stream);
 bool can_access_peer(int device, int peer);
+void enable_peer_access(int a, int b);  // both directions, once per pair
 std::vector<std::vector<bool>> peer_access_matrix();
 
 }  // namespace cudp::parallel_cuda

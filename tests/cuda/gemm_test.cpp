@@ -75,6 +75,14 @@ TEST_F(CudaGemm, ExactOnEdgeSizesEveryLayoutAndVersion) {
         for (int64_t K : sizes) check_all_versions(layout, M, N, K, 1.0f, 0.0f, true);
 }
 
+// A few shapes across every tile edge, and one that splits K: the shapes that
+// tools/gpu_check.sh runs under racecheck, which is about 40x slower than a plain run.
+TEST_F(CudaGemm, FewEdgeShapesEveryLayoutAndVersion) {
+  const int64_t shapes[][3] = {{1, 1, 1}, {33, 65, 7}, {130, 132, 65}, {65, 4, 130}, {3, 5, 2001}};
+  for (GemmLayout layout : kLayouts)
+    for (const auto& s : shapes) check_all_versions(layout, s[0], s[1], s[2], 1.0f, 0.0f, true);
+}
+
 TEST_F(CudaGemm, AlphaBetaExact) {
   for (GemmLayout layout : kLayouts) {
     check_all_versions(layout, 33, 65, 7, 2.0f, -1.0f, true);

@@ -43,6 +43,7 @@ TEST(CliParallel, BadSpecsAndFlagsExitNonZeroWithAReason) {
       {{"--reduce", "ring"}, "--reduce: expected tree or star, found 'ring'"},
       {{"--chunk-bytes", "0"}, "--chunk-bytes: expected 4 bytes to 4G"},
       {{"--chunk-bytes", "1T"}, "--chunk-bytes: expected a byte count"},
+      {{"--edge", "nvlink"}, "--edge: expected direct or copy, found 'nvlink'"},
       {{"--check-replicas"}, "--check-replicas: needs --parallel ddp"},
       {{"--parallel", "ddp", "--output-device", "1"}, "only --parallel dp gathers"},
   };
@@ -67,7 +68,7 @@ TEST(CliParallel, HelpListsTheDataParallelFlags) {
   const CliRun r = cli({"train", "--help"});
   ASSERT_EQ(r.status, 0);
   for (const char* part : {"--devices", "(default: auto)", "--parallel", "(default: dp)",
-                           "--reduce", "(default: tree)", "--chunk-bytes", "(default: 1M)",
+                           "--reduce", "(default: tree)", "--chunk-bytes", "(default: 1M)", "--edge", "(default: direct)",
                            "--output-device", "--trace", "--check-replicas"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part;
 }

@@ -87,7 +87,8 @@ TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
     DeviceGroup group(on_gpu0(ranks), 0);
     for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
       for (int64_t n : {0, 1, 7, (3 << 20) / 4 + 3}) {
-        Collectives c(group, {a, std::size_t{1} << 20});
+        for (bool direct : {true, false}) {
+        Collectives c(group, {a, std::size_t{1} << 20, direct});
         std::vector<Buffer<float>> owned;
         std::vector<float*> buffers;
         for (int r = 0; r < ranks; ++r) {
@@ -99,7 +100,9 @@ TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
         for (int r = 0; r < ranks; ++r)
           EXPECT_TRUE(test::all_close(to_host_vector(owned[r]),
                                       std::vector<float>(n, ranks * (ranks + 1) / 2.0f), 0, 0,
-                                      concat("N=", ranks, " n=", n, " rank ", r)));
+                                      concat("N=", ranks, " n=", n, " rank ", r,
+                                             direct ? " direct" : " copy")));
+        }
       }
     }
   }
@@ -130,28 +133,70 @@ TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
 }
 
 // The goal on one GPU: each tree edge of an all-reduce of the
-// seed-pool gradients (8,566,056 bytes) moves its bytes at >= 80% of the rate of
-// one plain device-to-device copy of the same size. Edge time: from its first
-// chunk's copy to its last chunk's add, read from the trace.
+// seed-pool gradients (8,566,056 bytes) moves its bytes at >= 80% of the rate
+// of one plain device-to-device copy of the same size. Logical devices share
+// one GPU, so the edges of one tree level (0<-1 and 2<-3, then 0<-2) run at
+// the same time on the same memory: a level's rate is the bytes of all its
+// edges over its span, from its first edge's start to its last edge's end.
+// The default edge reads the sender in place ("peer_add"); the chunked
+// copy + add (--edge copy) is measured and printed beside it. Each level's
+// rate is the best of 5 all-reduces, as the plain copy's is the best of 5.
+struct LevelRate {
+  double gb_per_s;
+  int64_t bytes;
+};
+
+std::vector<LevelRate> level_rates(Tracer& timed, bool direct) {
+  std::vector<LevelRate> rates;
+  for (const auto& level : reduce_levels(4, ReduceAlgorithm::Tree)) {
+    double begin = 1e30, end = 0;
+    int64_t bytes = 0;
+    for (const Edge& e : level) {
+      for (const TraceRecord& r : timed.records()) {
+        if (r.rank != e.to || r.args.src != e.from) continue;
+        const bool moves = r.name == (direct ? "peer_add" : "copy");
+        if (moves) {
+          begin = std::min(begin, r.begin_us);
+          bytes += r.args.bytes;
+        }
+        if (r.name == (direct ? "peer_add" : "add")) end = std::max(end, r.end_us);
+      }
+    }
+    rates.push_back({bytes / (end - begin) / 1e3, bytes});  // MB/ms = GB/s
+  }
+  return rates;
+}
+
+std::vector<LevelRate> reduce_level_rates(bool direct, const std::vector<float*>& buffers,
+                                          int64_t n, DeviceGroup& group) {
+  Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20, direct});
+  for (int warm = 0; warm < 3; ++warm) c.all_reduce(buffers, n);
+  group.synchronize();
+  std::vector<LevelRate> best;
+  for (int rep = 0; rep < 5; ++rep) {
+    Tracer timed({"0", "1", "2", "3"});
+    c.set_tracer(&timed);
+    c.all_reduce(buffers, n);
+    group.synchronize();
+    const auto rates = level_rates(timed, direct);
+    if (best.empty()) best = rates;
+    for (std::size_t l = 0; l < rates.size(); ++l)
+      if (rates[l].gb_per_s > best[l].gb_per_s) best[l] = rates[l];
+  }
+  return best;
+}
+
+
 TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
   REQUIRE_GPUS(1);
   const int64_t n = 2141514;
   DeviceGroup group(on_gpu0(4), 0);
-  Tracer tracer({"0", "1", "2", "3"});
-  Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20}, &tracer);
   std::vector<Buffer<float>> owned;
   std::vector<float*> buffers;
   for (int r = 0; r < 4; ++r) {
     owned.push_back(from_host_vector(test::random_floats(n, 5 + r), cuda_device(0)));
     buffers.push_back(owned.back().data());
   }
-  for (int warm = 0; warm < 3; ++warm) c.all_reduce(buffers, n);
-  group.synchronize();
-  tracer.records();  // flush the warm-up
-  Tracer timed({"0", "1", "2", "3"});
-  c.set_tracer(&timed);
-  c.all_reduce(buffers, n);
-  group.synchronize();
   // A plain copy of the same size, on one stream, timed by events.
   Stream s(cuda_device(0));
   Buffer<float> dst(cuda_device(0), n);
@@ -163,26 +208,46 @@ TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
     s.synchronize();
     plain_ms = std::min(plain_ms, elapsed_ms(a, b));
   }
-  // Per receiving rank and phase: first copy begin to last add end (reduce edges).
+  const double plain = n * 4 / plain_ms / 1e6;
+  const auto copied = reduce_level_rates(false, buffers, n, group);
+  const auto direct = reduce_level_rates(true, buffers, n, group);
   double worst = 1e30;
-  for (int to : {0, 2}) {
-    double begin = 1e30, end = 0;
-    int64_t bytes = 0;
-    for (const TraceRecord& r : timed.records()) {
-      if (r.rank != to) continue;
-      if (r.name == "copy" && r.args.src == to + (to == 0 ? 2 : 1)) {
-        begin = std::min(begin, r.begin_us);
-        bytes += r.args.bytes;
-      }
-      if (r.name == "add") end = std::max(end, r.end_us);
-    }
-    const double rate = bytes / (end - begin) / 1e3;  // MB/ms = GB/s
-    const double plain = n * 4 / plain_ms / 1e6;
-    std::printf("rank %d edge: %.1f GB/s, plain device-to-device copy %.1f GB/s (%.0f%%)\n", to,
-                rate, plain, 100 * rate / plain);
-    worst = std::min(worst, rate / plain);
+  for (std::size_t l = 0; l < direct.size(); ++l) {
+    EXPECT_EQ(direct[l].bytes, copied[l].bytes) << "level " << l;
+    std::printf("level %zu (%lld bytes): peer_add %.1f GB/s (%.0f%%), copy + add %.1f GB/s "
+                "(%.0f%%); plain device-to-device copy %.1f GB/s\n",
+                l, static_cast<long long>(direct[l].bytes), direct[l].gb_per_s,
+                100 * direct[l].gb_per_s / plain, copied[l].gb_per_s,
+                100 * copied[l].gb_per_s / plain, plain);
+    worst = std::min(worst, direct[l].gb_per_s / plain);
   }
   EXPECT_GE(worst, 0.8);
+}
+
+// The direct edge gives the same bits as the copy path: same summation order.
+TEST(CudaCollectives, DirectEdgesMatchTheCopyPathBitwise) {
+  REQUIRE_GPUS(1);
+  for (int ranks : {2, 3, 5}) {
+    const int64_t n = (3 << 20) / 4 + 5;
+    std::vector<std::vector<float>> results;
+    for (bool direct : {false, true}) {
+      DeviceGroup group(on_gpu0(ranks), 0);
+      Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20, direct});
+      std::vector<Buffer<float>> owned;
+      std::vector<float*> buffers;
+      for (int r = 0; r < ranks; ++r) {
+        owned.push_back(from_host_vector(test::random_floats(n, 40 + r), cuda_device(0)));
+        buffers.push_back(owned.back().data());
+      }
+      c.all_reduce(buffers, n);
+      group.synchronize();
+      for (int r = 1; r < ranks; ++r)
+        EXPECT_TRUE(test::all_identical(to_host_vector(owned[r]), to_host_vector(owned[0]),
+                                        concat("rank ", r, " vs rank 0")));
+      results.push_back(to_host_vector(owned[0]));
+    }
+    EXPECT_TRUE(test::all_identical(results[1], results[0], concat("N=", ranks)));
+  }
 }
 
 }  // namespace
