@@ -76,8 +76,7 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
     row("parallel",
         concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
                ", chunks of ", c.chunk_bytes, " bytes",
-               c.devices[0].is_cuda() ? (c.direct_edges ? ", direct edges" : ", copy edges")
-                                      : "",
+               c.direct_edges ? ", direct edges" : ", copy edges",
                c.parallel == ParallelMode::DataParallel
                    ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
                    : std::string(),

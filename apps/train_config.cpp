@@ -68,9 +68,9 @@ Flags train_flags() {
   f.add("reduce", "tree", "gradient summation: tree (binomial) or star (each into the first)");
   f.add("chunk-bytes", "1M", "collectives move buffers in chunks of this size (K, M suffixes)");
   f.add("edge", "direct",
-        "GPU reduce edges: direct (one add kernel reads the sender's buffer in place, where "
-        "the GPU can address it) or copy (chunked copy into scratch, then add); CPU devices "
-        "always copy");
+        "reduce edges: direct (one add in place, where the two devices can address each "
+        "other's memory: CPU devices, one GPU, GPUs with peer access) or copy (chunked copy "
+        "into the receiver's scratch, then add)");
   f.add("output-device", "",
         "dp: device that gathers the outputs and computes the loss "
         "(default: the first)");

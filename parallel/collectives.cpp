@@ -176,12 +176,146 @@ void Collectives::add_in_place(const Edge& edge, const std::vector<float*>& buff
   from.compute.wait_for(to.compute);  // from may overwrite its buffer once it is read
 }
 
+bool Collectives::direct(const Edge& edge) {
+  return options_.direct_reads && direct_access(group_[edge.to].device, group_[edge.from].device);
+}
+
+// One edge of a bucket: buffer[to] += buffer[from] over n elements, on one
+// copy stream. Direct, in a reduce: the SENDER's copy stream pushes its partial
+// sum into the receiver's buffer in place, so that every rank but the root
+// does exactly one add (dp's root steps the optimizer instead). Direct, in an
+// all-reduce: the receiver adds the sender's buffer in place, while the ranks
+// that only send are busy receiving the broadcast (with two ranks: one add on
+// rank 0, one copy on rank 1). Otherwise the receiver pulls the sender's buffer
+// into its scratch slots, chunk by chunk, and adds there.
+// It starts once both ranks have produced the bucket (their `ready` events) and
+// the last stream that wrote either buffer (last_writer: a rank whose copy
+// stream did, or -1) is done; it leaves the receiver's last writer behind.
+void Collectives::bucket_edge(const Edge& edge, float* sum, const float* part, int64_t n,
+                              const std::vector<Event*>& ready, std::vector<int>& last_writer,
+                              bool push, const char* phase) {
+  LogicalDevice& to = group_[edge.to];
+  LogicalDevice& from = group_[edge.from];
+  const bool in_place = direct(edge);
+  push = push && in_place;
+  const int runs_on = push ? edge.from : edge.to;
+  Stream& s = group_[runs_on].copy;
+  s.wait(*ready[static_cast<std::size_t>(edge.to)]);
+  s.wait(*ready[static_cast<std::size_t>(edge.from)]);
+  for (int rank : {edge.to, edge.from}) {
+    const int writer = last_writer[static_cast<std::size_t>(rank)];
+    if (writer >= 0 && writer != runs_on) s.wait_for(group_[writer].copy);
+  }
+  last_writer[static_cast<std::size_t>(edge.to)] = runs_on;
+  const Context ctx = s.context();
+  if (in_place) {
+    const TraceArgs args{n * 4, edge.from, edge.to, phase};
+    traced(tracer_, s, runs_on, Lane::Copy, "peer_add", args,
+           [&] { s.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
+    return;
+  }
+  // One stream does the copy and the add of each chunk in turn, so one slot
+  // would do; the two are used alternately as in receive_and_add.
+  Scratch& scratch = scratch_for(edge.to, n);
+  for (int64_t offset = 0; offset < n; offset += chunk_elements_) {
+    const int64_t len = std::min(chunk_elements_, n - offset);
+    const int slot = scratch.next;
+    scratch.next ^= 1;
+    float* const staged = scratch.slots[slot].data();
+    to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
+    traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", {len * 4, edge.from, edge.to, phase},
+           [&] {
+             copy_peer(to.device, staged, from.device, part + offset,
+                       static_cast<std::size_t>(len) * 4, to.copy);
+           });
+    float* const y = sum + offset;
+    traced(tracer_, to.copy, edge.to, Lane::Copy, "add", {-1, edge.from, edge.to, phase}, [&] {
+      to.copy.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); });
+    });
+    to.copy.record(scratch.freed[static_cast<std::size_t>(slot)]);
+  }
+}
+
+void Collectives::run_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                             const std::vector<Event*>& ready, bool broadcast) {
+  const char* phase = broadcast ? "all_reduce" : "reduce";
+  check(buffers, n, 0, phase);
+  if (ready.size() != buffers.size())
+    fail(phase, ": expected one ready event per buffer (", buffers.size(), "), found ",
+         ready.size());
+  if (buffers.size() == 1 || n == 0) return;
+  const int ranks = static_cast<int>(buffers.size());
+  auto at = [&](int r) { return buffers[static_cast<std::size_t>(r)] + offset; };
+  std::vector<int> last_writer(static_cast<std::size_t>(ranks), -1);
+  for (const auto& level : reduce_levels(ranks, options_.algorithm, 0))
+    for (const Edge& edge : level)
+      bucket_edge(edge, at(edge.to), at(edge.from), n, ready, last_writer, !broadcast, phase);
+  // The sum is on rank 0; from here on its copy stream is ordered after it.
+  if (last_writer[0] > 0) group_[0].copy.wait_for(group_[last_writer[0]].copy);
+  if (!broadcast) return;
+  const std::size_t bytes = static_cast<std::size_t>(n) * 4;
+  for (const auto& level : broadcast_levels(ranks, options_.algorithm, 0)) {
+    for (const Edge& edge : level) {
+      LogicalDevice& to = group_[edge.to];
+      to.copy.wait_for(group_[edge.from].copy);  // the sender holds the final sum
+      to.copy.wait(*ready[static_cast<std::size_t>(edge.to)]);  // its own backward wrote it
+      traced(tracer_, to.copy, edge.to, Lane::Copy, "copy",
+             {static_cast<int64_t>(bytes), edge.from, edge.to, phase},
+             [&] { copy_peer(to.device, at(edge.to), group_[edge.from].device, at(edge.from),
+                             bytes, to.copy); });
+    }
+  }
+}
+
+void Collectives::reduce_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                                const std::vector<Event*>& ready) {
+  run_bucket(buffers, offset, n, ready, false);
+}
+
+void Collectives::all_reduce_bucket(const std::vector<float*>& buffers, int64_t offset,
+                                    int64_t n, const std::vector<Event*>& ready) {
+  run_bucket(buffers, offset, n, ready, true);
+}
+
+void Collectives::broadcast_bucket(const std::vector<float*>& buffers, int64_t offset,
+                                   int64_t n) {
+  check(buffers, n, 0, "broadcast");
+  if (buffers.size() == 1 || n == 0) return;
+  const int ranks = static_cast<int>(buffers.size());
+  const std::size_t bytes = static_cast<std::size_t>(n) * 4;
+  for (const auto& level : broadcast_levels(ranks, options_.algorithm, 0)) {
+    for (const Edge& edge : level) {
+      LogicalDevice& to = group_[edge.to];
+      LogicalDevice& from = group_[edge.from];
+      to.copy.wait_for(edge.from == 0 ? from.compute : from.copy);  // the sender's data is final
+      to.copy.wait_for(to.compute);  // nothing on the receiver still reads its old values
+      traced(tracer_, to.copy, edge.to, Lane::Copy, "copy",
+             {static_cast<int64_t>(bytes), edge.from, edge.to, "broadcast"}, [&] {
+               copy_peer(to.device, buffers[static_cast<std::size_t>(edge.to)] + offset,
+                         from.device, buffers[static_cast<std::size_t>(edge.from)] + offset,
+                         bytes, to.copy);
+             });
+    }
+  }
+}
+
+void Collectives::join(int ranks) {
+  if (ranks < 2) return;
+  TimeMark begin;
+  if (tracer_ || clock_) begin = group_[0].compute.mark();
+  for (int r = 0; r < ranks; ++r) group_[r].compute.wait_for(group_[r].copy);
+  if (!begin.valid()) return;
+  TimeMark end = group_[0].compute.mark();
+  if (clock_) clock_->add(begin, end);
+  if (tracer_) tracer_->span(0, Lane::Compute, "join", begin, end);
+}
+
 void Collectives::run_reduce(const std::vector<float*>& buffers, int64_t n, int root,
                              const char* phase) {
   const int ranks = static_cast<int>(buffers.size());
   for (const auto& level : reduce_levels(ranks, options_.algorithm, root))
     for (const Edge& edge : level) {
-      if (options_.direct_reads && direct_access(group_[edge.to].device, group_[edge.from].device))
+      if (direct(edge))
         add_in_place(edge, buffers, n, phase);
       else
         receive_and_add(edge, buffers, n, phase);

@@ -9,8 +9,8 @@
 //         NCCL); broadcast: the root to every rank at once.
 // An edge of a reduce copies chunk_bytes at a time into one of two scratch
 // slots of the receiver (its copy stream) and adds it there (its compute
-// stream); events let the copy of chunk i+1 run while chunk i is added. On
-// GPUs that can read each other's memory it is one "peer_add" kernel instead
+// stream); events let the copy of chunk i+1 run while chunk i is added. Where
+// the two devices can address each other's memory it is one "peer_add" instead
 // (CollectiveOptions::direct_reads), traced with the bytes it reads remotely.
 // Everything is in place: a reduce leaves partial sums in the non-root
 // buffers of the tree (the DP step overwrites its gradients at the next
@@ -50,11 +50,10 @@ std::vector<std::vector<Edge>> broadcast_levels(int ranks, ReduceAlgorithm algor
 struct CollectiveOptions {
   ReduceAlgorithm algorithm = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;
-  // A reduce edge between GPUs where the receiver can address the sender's
-  // memory (one GPU, or peer access) is one add kernel that reads the sender's
-  // buffer in place: no scratch, no chunks, 3 bytes of traffic per byte summed
-  // instead of 5. false forces the chunked copy + add (--edge copy). CPU
-  // devices always copy: their copy thread overlaps the add.
+  // A reduce edge between devices that can address each other's memory (CPU
+  // devices, one GPU, GPUs with peer access) is one add in place: no scratch,
+  // no chunks, 3 bytes of traffic per byte summed instead of 5. false forces
+  // the chunked copy + add (--edge copy).
   bool direct_reads = true;
 };
 
@@ -78,6 +77,28 @@ class Collectives {
   void broadcast(const std::vector<float*>& buffers, int64_t n, int root = 0);
   void all_reduce(const std::vector<float*>& buffers, int64_t n);
 
+  // Buckets: the trainers overlap communication with compute, one layer's
+  // slice of the flat buffers at a time. Each works on the n elements at
+  // buffers[r] + offset and runs entirely on the copy streams, so that the
+  // compute streams go on at once (with the layers below in backward, the
+  // layers above in forward):
+  //   reduce_bucket / all_reduce_bucket  start on rank r once ready[r] (an
+  //       event the caller recorded on r's compute stream) has completed; the
+  //       result is on rank 0 (reduce) or everywhere (all_reduce);
+  //   broadcast_bucket  rank 0's elements to every rank, after the work queued
+  //       so far on rank 0's compute stream and the receiver's.
+  // Work queued on rank r's copy stream after a bucket call sees its result
+  // there. The caller neither writes those elements nor reads the result on a
+  // compute stream before join(), which makes each participant's compute
+  // stream wait for all of its copy stream's work; the time rank 0's compute
+  // stream waits there is the step's exposed communication.
+  void reduce_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                     const std::vector<Event*>& ready);
+  void all_reduce_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                         const std::vector<Event*>& ready);
+  void broadcast_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n);
+  void join(int ranks);
+
   const CollectiveOptions& options() const { return options_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
 
@@ -97,6 +118,12 @@ class Collectives {
                        const char* phase);
   void add_in_place(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
                     const char* phase);
+  void bucket_edge(const Edge& edge, float* sum, const float* part, int64_t n,
+                   const std::vector<Event*>& ready, std::vector<int>& last_writer, bool push,
+                   const char* phase);
+  void run_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                  const std::vector<Event*>& ready, bool broadcast);
+  bool direct(const Edge& edge);
 
   DeviceGroup& group_;
   CollectiveOptions options_;

@@ -42,7 +42,6 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   const std::vector<Shard> shards = chunk_batch(B, group_.size());
   const int active = static_cast<int>(shards.size());
   const int64_t classes = replicas_[0]->classes();
-  const int64_t params = replicas_[0]->net().param_count();
   const int out_rank = options_.output_rank;
   LogicalDevice& out = group_[out_rank];
   begin_step(B, shards);
@@ -61,12 +60,21 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
               out.copy);
   });
 
-  // replicate: rank 0's params to every active replica.
+  // replicate: rank 0's params to every active replica, bucket by bucket on the
+  // copy streams; each replica's forward of a layer waits for its bucket only.
   std::vector<float*> buffers;
   for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().params());
-  collectives_.broadcast(buffers, params, 0);
-
-  for (int r = 0; r < active; ++r) replicas_[r]->forward(shards[r].size, tracer_);
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    collectives_.broadcast_bucket(buffers, buckets_[b].offset, buckets_[b].count);
+    for (int r = 1; r < active; ++r) group_[r].copy.record(params_ready_[r][b]);
+  }
+  params_sent_ = active;
+  for (int r = 0; r < active; ++r) {
+    LogicalDevice& d = group_[r];
+    replicas_[r]->forward(shards[r].size, tracer_, [&, r](std::size_t layer) {
+      if (r > 0 && bucket_of_[layer] >= 0) d.compute.wait(params_ready_[r][bucket_of_[layer]]);
+    });
+  }
 
   // gather: logits to the output device, in batch order.
   TimeMark gather_begin = out.compute.mark();
@@ -115,13 +123,9 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
     TimeMark end = d.compute.mark();
     if (tracer_) tracer_->span(r, Lane::Compute, "scatter_grad", begin, end);
     if (r == 0) clock_.add(begin, end);
-    replicas_[r]->backward(tracer_);
   }
 
-  // reduce: flat grads into rank 0.
-  buffers.clear();
-  for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().grads());
-  collectives_.reduce(buffers, params, 0);
+  queue_backward(active, active);
 
   // The host checks the loss (and reads the logits for accuracy) before SGD.
   loss_ready_.synchronize();
@@ -135,15 +139,8 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   stats.loss = loss_.value(out_ctx);
   check_loss(stats.loss);
 
-  // sgd: rank 0 only.
-  LogicalDevice& root = group_[0];
-  traced(tracer_, root.compute, 0, Lane::Compute, "sgd", {}, [&] {
-    Sgd* sgd = &sgd_;
-    const Context ctx = root.context();
-    float* p = replicas_[0]->net().params();
-    const float* g = replicas_[0]->net().grads();
-    root.compute.enqueue([=] { sgd->step(ctx, p, g); });
-  });
+  // reduce into rank 0 and SGD there, bucket by bucket, while backward goes on.
+  reduce_and_step(active, false, [this](int r) { return r == 0 ? &sgd_ : nullptr; });
   finish_step();
   return stats;
 }

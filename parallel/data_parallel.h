@@ -2,15 +2,18 @@
 //
 //   scatter       each replica's shard of x (torch.chunk sizes) from the host;
 //                 all labels to the output device
-//   replicate     rank 0's flat params broadcast to the active replicas
+//   replicate     rank 0's flat params broadcast to the active replicas, one
+//                 layer's bucket at a time; a layer's forward waits for its own
 //   forward       every active replica on its shard, all at once
 //   gather        the logits copied to the output device, in batch order
 //   loss          CrossEntropyLoss (mean) over the whole batch, there
 //   scatter_grad  dlogits copied back, shard by shard
 //   backward      every active replica (overwrites its grads)
-//   reduce        flat grads summed into rank 0 (tree, or star)
-//   sgd           on rank 0 only; the other replicas' params are stale until
-//                 the next replicate, exactly as PyTorch's replicas are rebuilt
+//   reduce        flat grads summed into rank 0 (tree, or star), bucket by
+//                 bucket while the layers below run backward
+//   sgd           on rank 0 only, bucket by bucket as each sum arrives; the
+//                 other replicas' params are stale until the next replicate,
+//                 exactly as PyTorch's replicas are rebuilt
 // Because the loss is the mean over the gathered batch, the summed gradients
 // are the one-device gradient (in real arithmetic).
 #pragma once

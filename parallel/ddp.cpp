@@ -100,12 +100,8 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
       });
     });
     d.compute.record(loss_ready_[r]);
-    replica.backward(tracer_);
   }
-
-  std::vector<float*> buffers;
-  for (int r = 0; r < ranks; ++r) buffers.push_back(replicas_[r]->net().grads());
-  collectives_.all_reduce(buffers, params);
+  queue_backward(active, ranks);
 
   // The host checks the loss (sum over replicas / count) before SGD.
   StepStats stats;
@@ -129,16 +125,8 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
   stats.loss = static_cast<float>(total / static_cast<double>(counted));
   check_loss(stats.loss);
 
-  for (int r = 0; r < ranks; ++r) {
-    LogicalDevice& d = group_[r];
-    traced(tracer_, d.compute, r, Lane::Compute, "sgd", {}, [&] {
-      Sgd* sgd = sgds_[r].get();
-      const Context ctx = d.context();
-      float* p = replicas_[r]->net().params();
-      const float* g = replicas_[r]->net().grads();
-      d.compute.enqueue([=] { sgd->step(ctx, p, g); });
-    });
-  }
+  // all-reduce and SGD on every replica, bucket by bucket, while backward goes on.
+  reduce_and_step(ranks, true, [this](int r) { return sgds_[static_cast<std::size_t>(r)].get(); });
   finish_step();
   if (options_.check_replicas) check_replicas();
   return stats;

@@ -7,8 +7,10 @@
 //                by 1 / (non-ignored targets in the WHOLE batch), so that the
 //                summed gradients are the batch mean even for uneven shards
 //   backward     every active replica; an idle replica's grads are zeroed
-//   all_reduce   of the flat grads (tree or star reduce, then broadcast)
-//   sgd          on every replica, each with its own momentum buffer
+//   all_reduce   of the flat grads (tree or star reduce, then broadcast), one
+//                layer's bucket at a time while the layers below run backward
+//   sgd          on every replica, each with its own momentum buffer, bucket
+//                by bucket as each one's sum arrives
 // Replicas stay bitwise identical: the same params, the same summed grads, the
 // same kernel. check_replicas (--check-replicas) verifies it after every step
 // and names the first rank and element that differ.

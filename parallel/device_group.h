@@ -23,7 +23,11 @@ namespace cudp {
 
 struct LogicalDevice {
   LogicalDevice(int rank, Device device, uint64_t seed, int threads)
-      : rank(rank), device(device), seed(seed), compute(device, threads), copy(device) {}
+      : rank(rank),
+        device(device),
+        seed(seed),
+        compute(device, threads),
+        copy(device, 1, StreamPriority::Background) {}
 
   int rank;
   Device device;

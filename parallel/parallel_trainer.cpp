@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "kernels/sgd.h"
 #include "parallel/data_parallel.h"
 #include "parallel/ddp.h"
 #include "parallel/peer.h"
@@ -52,6 +53,20 @@ ParallelTrainer::ParallelTrainer(DeviceGroup& group, const NetFactory& factory,
     eval_losses_.push_back(std::make_unique<CrossEntropyLoss>(group[r].device, mean));
   }
   step_begin_.resize(static_cast<std::size_t>(group.size()));
+  Replica& first = *replicas_[0];
+  for (std::size_t layer = 0; layer < first.net().layers().size(); ++layer) {
+    const Replica::GradSlice slice = first.grad_slice(layer);
+    bucket_of_.push_back(slice.count > 0 ? static_cast<int>(buckets_.size()) : -1);
+    if (slice.count > 0) buckets_.push_back(slice);
+  }
+  for (int r = 0; r < group.size(); ++r) {
+    grads_ready_.emplace_back();
+    params_ready_.emplace_back();
+    for (std::size_t b = 0; b < buckets_.size(); ++b) {
+      grads_ready_.back().emplace_back(group[r].device);
+      params_ready_.back().emplace_back(group[r].device);
+    }
+  }
 }
 
 ParallelTrainer::~ParallelTrainer() { group_.drain(); }
@@ -99,6 +114,53 @@ void ParallelTrainer::finish_step() {
   group_.synchronize();
   if (tracer_) tracer_->flush();
   communication_ms_ = clock_.take_ms();
+}
+
+void ParallelTrainer::queue_backward(int active, int ranks) {
+  for (std::size_t layer : replicas_[0]->backward_order()) {
+    for (int r = 0; r < active; ++r) replicas_[r]->backward_layer(layer, tracer_);
+    const int b = bucket_of_[layer];
+    if (b < 0) continue;
+    for (int r = 0; r < ranks; ++r) group_[r].compute.record(grads_ready_[r][b]);
+  }
+}
+
+void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
+                                      const std::function<Sgd*(int)>& sgd_of) {
+  std::vector<float*> grads;
+  for (int r = 0; r < ranks; ++r) grads.push_back(replicas_[r]->net().grads());
+  for (std::size_t layer : replicas_[0]->backward_order()) {
+    const int b = bucket_of_[layer];
+    if (b < 0) continue;
+    const Replica::GradSlice slice = buckets_[b];
+    std::vector<Event*> ready;
+    for (int r = 0; r < ranks; ++r) ready.push_back(&grads_ready_[r][b]);
+    if (all_reduce)
+      collectives_.all_reduce_bucket(grads, slice.offset, slice.count, ready);
+    else
+      collectives_.reduce_bucket(grads, slice.offset, slice.count, ready);
+    for (int r = 0; r < ranks; ++r) {
+      Sgd* sgd = sgd_of(r);
+      if (!sgd) continue;
+      Stream& s = group_[r].copy;
+      s.wait(grads_ready_[r][b]);  // one rank alone has no edge that waited for it
+      if (r == 0)  // dp: every replica has copied these parameters (step start)
+        for (int to = 1; to < params_sent_; ++to) s.wait(params_ready_[to][b]);
+      traced(tracer_, s, r, Lane::Copy, "sgd", {}, [&] {
+        const Context ctx = s.context();
+        const SgdOptions options = sgd->options();
+        const bool first = sgd->steps_taken() == 0;
+        float* p = replicas_[r]->net().params() + slice.offset;
+        const float* g = grads[static_cast<std::size_t>(r)] + slice.offset;
+        float* m = sgd->momentum_buffer() ? sgd->momentum_buffer() + slice.offset : nullptr;
+        const int64_t n = slice.count;
+        s.enqueue([=] { sgd_step(ctx, n, p, g, m, options, first); });
+      });
+    }
+  }
+  for (int r = 0; r < ranks; ++r)
+    if (Sgd* sgd = sgd_of(r)) sgd->set_steps_taken(sgd->steps_taken() + 1);
+  collectives_.join(ranks);
 }
 
 void ParallelTrainer::check_loss(float loss) {

@@ -82,6 +82,23 @@ class ParallelTrainer {
   void begin_step(int64_t B, const std::vector<Shard>& shards);  // buffers; trace marks
   void scatter(const std::vector<Shard>& shards, const float* host_x, const int32_t* host_y);
   void finish_step();
+  // Gradient buckets, one per layer with parameters (its slice of the flat
+  // buffers), so that communication and SGD overlap backward:
+  //   queue_backward   backward on replicas 0..active-1, layer by layer across
+  //                    them, each bucket's grads_ready_ recorded on every rank
+  //                    0..ranks-1 once its layer is done (ranks past `active`,
+  //                    ddp's idle ones, hold zeros already)
+  //   reduce_and_step  after the host has checked the loss: each bucket, in
+  //                    the order backward produces them, reduced into rank 0
+  //                    (dp) or all-reduced (ddp) on the copy streams, then SGD
+  //                    on that slice on the copy stream of every rank that has
+  //                    an optimizer (sgd_of(r), or nullptr); then the compute
+  //                    streams join. With dp's per-bucket broadcast, rank 0's
+  //                    SGD of a bucket also waits until every receiver has
+  //                    copied those parameters (params_sent_ ranks).
+  void queue_backward(int active, int ranks);
+  void reduce_and_step(int ranks, bool all_reduce, const std::function<Sgd*(int)>& sgd_of);
+
   // Bookkeeping the Trainer does: the step count, the diverged-loss error.
   void check_loss(float loss);
   int64_t correct_in(const float* host_logits, const int32_t* host_y, int64_t n) const;
@@ -97,6 +114,11 @@ class ParallelTrainer {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<std::unique_ptr<CrossEntropyLoss>> eval_losses_;  // per rank, reduction mean
   std::vector<TimeMark> step_begin_;
+  std::vector<int> bucket_of_;                    // per layer: its bucket, or -1
+  std::vector<Replica::GradSlice> buckets_;       // in forward (flat buffer) order
+  std::vector<std::vector<Event>> grads_ready_;   // [rank][bucket], on compute
+  std::vector<std::vector<Event>> params_ready_;  // [rank][bucket], dp, on copy
+  int params_sent_ = 0;  // dp: ranks 1..params_sent_-1 received rank 0's params this step
   int64_t steps_ = 0;
   double communication_ms_ = 0;
 };

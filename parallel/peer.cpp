@@ -68,7 +68,7 @@ void copy_peer(Device dst_device, void* dst, Device src_device, const void* src,
 
 bool direct_access(Device dst_device, Device src_device) {
   const PeerPath path = peer_path(dst_device, src_device);
-  if (path == PeerPath::SameGpu) return true;
+  if (path == PeerPath::HostMemcpy || path == PeerPath::SameGpu) return true;
   if (path != PeerPath::PeerToPeer) return false;
 #if CUDP_HAVE_CUDA
   parallel_cuda::enable_peer_access(dst_device.index, src_device.index);

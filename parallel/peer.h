@@ -31,8 +31,9 @@ const char* peer_path_name(PeerPath path);
 void copy_peer(Device dst_device, void* dst, Device src_device, const void* src, std::size_t bytes,
                Stream& stream);
 
-// True when a kernel on dst's GPU can load src's memory: the same GPU, or two
-// GPUs with peer access (enabled here, once per pair). False for CPU devices.
+// True when work on dst's device can load src's memory in place: two CPU
+// devices (one address space), the same GPU, or two GPUs with peer access
+// (enabled here, once per pair).
 bool direct_access(Device dst_device, Device src_device);
 
 // [i][j]: GPU i can read GPU j's memory directly; empty without a GPU.

@@ -22,6 +22,14 @@ Replica::Replica(LogicalDevice& device, std::unique_ptr<Sequential> net)
   }
   activations_.resize(layers.size());
   activation_grads_.resize(layers.size());
+  int64_t offset = 0;  // Sequential binds the layers' parameters in order
+  for (const auto& layer : layers) {
+    slices_.push_back({offset, layer->param_count()});
+    offset += layer->param_count();
+  }
+  CUDP_ASSERT(offset == net_->param_count());
+  for (std::size_t i = layers.size(); i-- > 0;)
+    if (!layers[i]->output_aliases_input()) backward_order_.push_back(i);
 }
 
 void Replica::reserve(int64_t N) {
@@ -53,7 +61,8 @@ float* Replica::grad_buffer(std::size_t i) {
 
 const float* Replica::logits() const { return output_of(source_.size() - 1); }
 
-void Replica::forward(int64_t N, Tracer* tracer) {
+void Replica::forward(int64_t N, Tracer* tracer,
+                      const std::function<void(std::size_t)>& before_layer) {
   if (N < 1 || N > capacity_)
     fail(device_.name(), ": forward of ", N, " samples, reserved for ", capacity_);
   last_N_ = N;
@@ -64,6 +73,7 @@ void Replica::forward(int64_t N, Tracer* tracer) {
     if (layers[i]->output_aliases_input()) continue;
     Layer* layer = layers[i].get();
     float* out = activations_[i].data();
+    if (before_layer) before_layer(i);
     traced(tracer, device_.compute, device_.rank, Lane::Compute, forward_names_[i].c_str(), {},
            [&] { device_.compute.enqueue([=] { layer->forward(ctx, N, in, out); }); });
     in = out;
@@ -71,20 +81,21 @@ void Replica::forward(int64_t N, Tracer* tracer) {
 }
 
 void Replica::backward(Tracer* tracer) {
+  for (std::size_t i : backward_order_) backward_layer(i, tracer);
+}
+
+void Replica::backward_layer(std::size_t i, Tracer* tracer) {
   if (last_N_ == 0) fail(device_.name(), ": backward called before any forward");
   const Context ctx = device_.context();
   const int64_t N = last_N_;
-  const auto& layers = net_->layers();
-  for (std::size_t i = layers.size(); i-- > 0;) {
-    if (layers[i]->output_aliases_input()) continue;
-    Layer* layer = layers[i].get();
-    const float* x = i == 0 ? x_.data() : output_of(i - 1);
-    const float* y = output_of(i);
-    const float* dy = source_[i] == source_.back() ? dlogits_.data() : grad_buffer(i);
-    float* dx = i == 0 ? nullptr : grad_buffer(i - 1);
-    traced(tracer, device_.compute, device_.rank, Lane::Compute, backward_names_[i].c_str(), {},
-           [&] { device_.compute.enqueue([=] { layer->backward(ctx, N, x, y, dy, dx); }); });
-  }
+  Layer* layer = net_->layers().at(i).get();
+  CUDP_ASSERT(!layer->output_aliases_input());
+  const float* x = i == 0 ? x_.data() : output_of(i - 1);
+  const float* y = output_of(i);
+  const float* dy = source_[i] == source_.back() ? dlogits_.data() : grad_buffer(i);
+  float* dx = i == 0 ? nullptr : grad_buffer(i - 1);
+  traced(tracer, device_.compute, device_.rank, Lane::Compute, backward_names_[i].c_str(), {},
+         [&] { device_.compute.enqueue([=] { layer->backward(ctx, N, x, y, dy, dx); }); });
 }
 
 }  // namespace cudp

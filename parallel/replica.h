@@ -12,6 +12,7 @@
 // runs on the host only while the device's streams are idle (between steps).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,8 +40,21 @@ class Replica {
   const float* logits() const;  // [N, classes] of the last forward
 
   // Queued on the compute stream: x -> logits for N samples; dlogits -> grads.
-  void forward(int64_t N, Tracer* tracer);
+  // before_layer(i), when given, runs on the host before layer i is queued
+  // (dp makes the stream wait there for that layer's parameters).
+  void forward(int64_t N, Tracer* tracer,
+               const std::function<void(std::size_t)>& before_layer = nullptr);
   void backward(Tracer* tracer);
+
+  // backward() one layer at a time, for the trainers' gradient buckets: the
+  // layers it runs, in its order (last first), and the slice of the flat
+  // gradient buffer each one writes (count 0: a layer without parameters).
+  struct GradSlice {
+    int64_t offset = 0, count = 0;
+  };
+  const std::vector<std::size_t>& backward_order() const { return backward_order_; }
+  GradSlice grad_slice(std::size_t layer) const { return slices_[layer]; }
+  void backward_layer(std::size_t layer, Tracer* tracer);
 
  private:
   const float* output_of(std::size_t i) const;
@@ -51,6 +65,8 @@ class Replica {
   int64_t sample_, classes_;
   std::vector<int> source_;  // whose buffer holds layer i's output; -1 is x
   std::vector<std::string> forward_names_, backward_names_;
+  std::vector<std::size_t> backward_order_;
+  std::vector<GradSlice> slices_;
   std::vector<Buffer<float>> activations_, activation_grads_;
   Buffer<float> x_, dlogits_;
   Buffer<int32_t> y_;

@@ -19,6 +19,10 @@
 #include <thread>
 #include <utility>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "runtime/error.h"
 #if CUDP_HAVE_CUDA
 #include "parallel/cuda/stream_cuda.h"
@@ -33,7 +37,8 @@ struct CpuWorker {
     bool control = false;
   };
 
-  CpuWorker() : thread([this] { run(); }) {}
+  explicit CpuWorker(bool background)
+      : background(background), thread([this] { run(); }) {}
   ~CpuWorker() {
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -60,6 +65,10 @@ struct CpuWorker {
   }
 
   void run() {
+    // A background worker runs at the lowest priority (nice 19): it takes a core
+    // only when the compute workers leave one idle. Raising a thread's nice value
+    // needs no privilege; if it fails anyway, the worker runs at normal priority.
+    if (background) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
       wake.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -90,6 +99,7 @@ struct CpuWorker {
   uint64_t enqueued = 0, finished = 0;
   bool stopping = false;
   std::exception_ptr error;
+  const bool background;
   std::thread thread;  // last: it starts after everything above exists
 };
 
@@ -208,10 +218,10 @@ double elapsed_ms(const TimeMark& begin, const TimeMark& end) {
 
 // ---- Stream ----
 
-Stream::Stream(Device device, int threads)
+Stream::Stream(Device device, int threads, StreamPriority priority)
     : device_(device), threads_(device.is_cpu() ? std::max(1, threads) : 1) {
   if (device.is_cpu()) {
-    cpu_ = std::make_unique<detail::CpuWorker>();
+    cpu_ = std::make_unique<detail::CpuWorker>(priority == StreamPriority::Background);
   } else {
 #if CUDP_HAVE_CUDA
     cuda_ = parallel_cuda::create_stream(device.index);

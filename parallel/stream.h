@@ -69,10 +69,16 @@ class TimeMark {
 double elapsed_ms(const TimeMark& begin, const TimeMark& end);
 double host_microseconds();  // now, on the same origin as TimeMark
 
+// Background: on a CPU device the worker thread runs at the lowest priority,
+// so that it takes a core only when the compute workers leave one idle (a
+// device's copy stream: communication and the buckets' SGD). No effect on GPUs.
+enum class StreamPriority { Normal, Background };
+
 class Stream {
  public:
   // threads: how many threads the ops queued here may use (CPU devices; 1 on GPUs).
-  explicit Stream(Device device, int threads = 1);
+  explicit Stream(Device device, int threads = 1,
+                  StreamPriority priority = StreamPriority::Normal);
   ~Stream();
   Stream(Stream&& other) noexcept;
   Stream& operator=(Stream&& other) noexcept;

@@ -5,10 +5,13 @@
 // one device is one lane group and overlapping copy and add never share a row.
 // Every event is a complete event (ph "X", ts/dur in microseconds). Names:
 //   step, scatter, broadcast, forward/<layer>, gather, loss, scatter_grad,
-//   backward/<layer>, reduce, all_reduce, add, sgd      (compute lanes)
-//   peer_add  with args {bytes, src, dst, phase}        (compute lanes: a GPU
-//             reduce edge that reads the sender's buffer in place)
+//   backward/<layer>, join, sgd                         (compute lanes)
+//   reduce, all_reduce, add, peer_add                   (compute lanes: the
+//             whole-buffer collectives of collectives.h, not the trainers')
 //   copy  with args {bytes, src, dst, phase}            (copy lanes)
+//   peer_add  with args {bytes, src, dst, phase}        (copy lanes: a gradient
+//             bucket's reduce edge, reading the sender's buffer in place;
+//             with --edge copy a copy and an add per chunk instead)
 // src and dst are ranks; -1 is the host (the batch comes from host memory).
 // Times come from TimeMarks: a steady clock on CPU devices, CUDA events on
 // GPUs. The decision a reader would get wrong: tracing costs nothing when off

@@ -5,8 +5,11 @@
 // order itself against the tree's and the star's parenthesization computed
 // here in float. N = 1..8, sizes 0, 1, odd and several MiB, both algorithms,
 // chunks from one float to larger than the buffer.
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -82,6 +85,24 @@ TEST(Schedule, TreeLevelsFollowTheBinomialRule) {
   }
 }
 
+// One event per rank, recorded now on its compute stream: "the bucket is ready
+// once everything queued so far there has run".
+struct ReadyNow {
+  std::vector<Event> events;
+  ReadyNow(DeviceGroup& group, int ranks) {
+    events.reserve(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) {
+      events.emplace_back(group[r].device);
+      group[r].compute.record(events.back());
+    }
+  }
+  std::vector<Event*> pointers() {
+    std::vector<Event*> p;
+    for (Event& e : events) p.push_back(&e);
+    return p;
+  }
+};
+
 TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
   for (int ranks = 1; ranks <= 8; ++ranks) {
     DeviceGroup group(cpus(ranks), 0);
@@ -91,9 +112,11 @@ TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
         // one larger than n; a chunk of one float is kept to the small sizes.
         const std::size_t small = n > 100 ? 400 : 4, uneven = n > 100 ? 4000 : 12;
         for (std::size_t chunk : {small, uneven, std::size_t{1} << 20}) {
-          Collectives c(group, {algorithm, chunk});
+          for (bool direct : {false, true}) {
+          if (direct && chunk != small) continue;  // a direct edge has no chunks
+          Collectives c(group, {algorithm, chunk, direct});
           const float expected = ranks * (ranks + 1) / 2.0f;
-          const std::string what = label(ranks, n, algorithm, chunk);
+          const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
           {
             RankBuffers b(group, ranks, rank_plus_one(ranks, n));
             c.reduce(b.pointers(), n);
@@ -116,6 +139,7 @@ TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
             for (int r = 0; r < ranks; ++r)
               EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, float(ranks)), 0, 0,
                                           what + concat(" broadcast to rank ", r)));
+          }
           }
         }
       }
@@ -179,13 +203,87 @@ TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
   ASSERT_GT(differ, 0) << "the data does not tell the orders apart";
   DeviceGroup group(cpus(ranks), 0);
   for (std::size_t chunk : {std::size_t{4}, std::size_t{1000}, std::size_t{1} << 20}) {
-    for (auto [algorithm, expected] :
-         {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star}}) {
-      Collectives c(group, {algorithm, chunk});
+    for (bool direct : {false, true}) {
+      for (auto [algorithm, expected] :
+           {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star}}) {
+        Collectives c(group, {algorithm, chunk, direct});
+        const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
+        RankBuffers b(group, ranks, values);
+        c.reduce(b.pointers(), n);
+        group.synchronize();
+        EXPECT_TRUE(test::all_identical(b.host(0), *expected, what));
+        // The trainers' buckets sum in the same order, on the copy streams.
+        RankBuffers buckets(group, ranks, values);
+        ReadyNow ready(group, ranks);
+        c.reduce_bucket(buckets.pointers(), 1000, 2000, ready.pointers());
+        c.reduce_bucket(buckets.pointers(), 0, 1000, ready.pointers());
+        c.reduce_bucket(buckets.pointers(), 3000, n - 3000, ready.pointers());
+        c.join(ranks);
+        group.synchronize();
+        EXPECT_TRUE(test::all_identical(buckets.host(0), *expected, what + " buckets"));
+      }
+    }
+  }
+}
+
+// Buckets run on the copy streams while each compute stream goes on; join()
+// makes the compute streams wait for them. all_reduce_bucket leaves the sum
+// on every rank; elements outside every bucket are not touched; a bucket
+// waits for its ready events, recorded here after a slow step of each rank.
+TEST(Collectives, BucketsOverlapLaterComputeAndJoin) {
+  for (int ranks : {1, 2, 3, 5}) {
+    for (bool direct : {false, true}) {
+      DeviceGroup group(cpus(ranks), 0);
+      Collectives c(group, {ReduceAlgorithm::Tree, 4096, direct});
+      const int64_t n = 10007;
+      std::vector<std::vector<float>> values;
+      for (int r = 0; r < ranks; ++r) values.push_back(test::random_floats(n, 300 + r));
       RankBuffers b(group, ranks, values);
-      c.reduce(b.pointers(), n);
+      std::vector<float*> p = b.pointers();
+      // A slow step on each compute stream that writes the first bucket (it
+      // must be summed after it) and, after the ready events, the tail.
+      for (int r = 0; r < ranks; ++r) {
+        float* head = p[static_cast<std::size_t>(r)];
+        group[r].compute.enqueue([head, r] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          head[0] = float(r + 1);
+        });
+      }
+      ReadyNow ready(group, ranks);
+      for (int r = 0; r < ranks; ++r) {
+        values[static_cast<std::size_t>(r)][0] = float(r + 1);
+        float* tail = p[static_cast<std::size_t>(r)] + n - 7;
+        group[r].compute.enqueue([tail] {
+          for (int i = 0; i < 7; ++i) tail[i] = -1.0f;
+        });
+      }
+      c.all_reduce_bucket(p, 0, 5000, ready.pointers());
+      c.all_reduce_bucket(p, 5000, n - 5000 - 7, ready.pointers());
+      c.join(ranks);
       group.synchronize();
-      EXPECT_TRUE(test::all_identical(b.host(0), *expected, label(ranks, n, algorithm, chunk)));
+      const std::string what = concat("N=", ranks, direct ? " direct" : " copy");
+      // The same sums, bit for bit, from one whole-buffer all_reduce.
+      RankBuffers whole(group, ranks, values);
+      c.all_reduce(whole.pointers(), n - 7);
+      group.synchronize();
+      for (int r = 0; r < ranks; ++r) {
+        std::vector<float> got = b.host(r), want = whole.host(r);
+        for (int i = 0; i < 7; ++i) {
+          EXPECT_EQ(got[static_cast<std::size_t>(n - 7 + i)], -1.0f) << what;
+          want[static_cast<std::size_t>(n - 7 + i)] = -1.0f;
+        }
+        EXPECT_TRUE(test::all_identical(got, want, what + concat(" rank ", r)));
+      }
+      // broadcast_bucket: rank 0's slice to every rank, the rest untouched.
+      RankBuffers params(group, ranks, values);
+      c.broadcast_bucket(params.pointers(), 100, 900);
+      c.join(ranks);
+      group.synchronize();
+      for (int r = 0; r < ranks; ++r) {
+        std::vector<float> want = values[static_cast<std::size_t>(r)];
+        std::copy(values[0].begin() + 100, values[0].begin() + 1000, want.begin() + 100);
+        EXPECT_TRUE(test::all_identical(params.host(r), want, what + concat(" broadcast ", r)));
+      }
     }
   }
 }

@@ -72,7 +72,7 @@ TEST(DataParallel, OneDeviceIsBitwiseTheTrainer) {
   EXPECT_TRUE(test::all_identical(got.losses, ref.losses, "losses"));
 }
 
-TEST(DataParallel, RerunsChunkSizesAndOutputDeviceChangeNoBit) {
+TEST(DataParallel, RerunsChunkSizesEdgesAndOutputDeviceChangeNoBit) {
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
     const auto batches = make_batches(kSteps, 9, 21);
     const Trained a = test::train_parallel(batches, 4, mode(m));
@@ -83,6 +83,10 @@ TEST(DataParallel, RerunsChunkSizesAndOutputDeviceChangeNoBit) {
     small_chunks.collectives.chunk_bytes = 4096;
     const Trained c = test::train_parallel(batches, 4, small_chunks);
     EXPECT_TRUE(test::all_identical(a.params, c.params, "4 KiB chunks"));
+    small_chunks.collectives.direct_reads = false;  // --edge copy: copies through scratch
+    const Trained e = test::train_parallel(batches, 4, small_chunks);
+    EXPECT_TRUE(test::all_identical(a.params, e.params, "copy edges"));
+    EXPECT_TRUE(test::all_identical(a.losses, e.losses, "copy edges' losses"));
     if (m == ParallelMode::DataParallel) {
       ParallelOptions elsewhere = mode(m);
       elsewhere.output_rank = 3;  // the idle device gathers and computes the loss

@@ -55,7 +55,8 @@ std::map<std::string, int64_t> doc_figures(const std::string& doc) {
   return figures;
 }
 
-// Copy bytes by phase, from the tracer of a run of `steps` steps.
+// Bytes moved by phase (copies and the buckets' in-place peer adds), from the
+// tracer of a run of `steps` steps.
 std::map<std::string, int64_t> traced_bytes(ParallelMode m, int steps, int64_t* params) {
   const auto batches = test::make_batches(steps, 32, 81, kSeedInput);
   DeviceGroup group(test::cpus(4), 0);
@@ -68,7 +69,7 @@ std::map<std::string, int64_t> traced_bytes(ParallelMode m, int steps, int64_t* 
   *params = trainer->net().param_count();
   std::map<std::string, int64_t> bytes;
   for (const TraceRecord& r : tracer.records())
-    if (r.name == "copy") bytes[r.args.phase] += r.args.bytes;
+    if (r.name == "copy" || r.name == "peer_add") bytes[r.args.phase] += r.args.bytes;
   return bytes;
 }
 

@@ -53,11 +53,12 @@ Parsed parse_trace(const std::string& text) {
     const std::string name = member(e, "name")->text;
     p.pids.insert(pid);
     const uint64_t tid = number(e, "tid");
-    EXPECT_EQ(tid, name == "copy" ? 1u : 0u) << name;
+    // The copy lane: copies, and the buckets' in-place adds and SGD.
+    EXPECT_EQ(tid, name == "copy" || name == "peer_add" || name == "sgd" ? 1u : 0u) << name;
     EXPECT_EQ(member(e, "ts")->kind, json::Kind::Number);
     EXPECT_NE(member(e, "dur")->text[0], '-') << name;
     ++p.count[name];
-    if (name == "copy") {
+    if (name == "copy" || name == "peer_add") {
       const json::Value& args = *member(e, "args");
       p.copy_bytes[member(args, "phase")->text] += number(args, "bytes");
       EXPECT_NE(member(args, "src"), nullptr);
@@ -93,11 +94,11 @@ TEST(Trace, DataParallelStepsAreValidJsonWithEveryPhaseAndByte) {
   EXPECT_EQ(p.pids, (std::set<uint64_t>{0, 1, 2}));
   EXPECT_EQ(p.process_names.at(2), "rank 2 (cpu:2)");
   for (const char* name :
-       {"scatter", "broadcast", "forward/conv1", "forward/fc2", "gather", "loss", "scatter_grad",
-        "backward/fc2", "backward/conv1", "reduce", "add", "sgd", "copy"})
+       {"scatter", "forward/conv1", "forward/fc2", "gather", "loss", "scatter_grad",
+        "backward/fc2", "backward/conv1", "peer_add", "join", "sgd", "copy"})
     EXPECT_GT(p.count.count(name), 0u) << name;
   EXPECT_EQ(p.count.at("step"), devices * steps);
-  EXPECT_EQ(p.count.at("sgd"), steps);              // rank 0 only
+  EXPECT_EQ(p.count.at("sgd"), steps * 4);  // rank 0 only, one per bucket
   EXPECT_EQ(p.count.count("forward/flatten"), 0u);  // a reshape is no work
   EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
   EXPECT_EQ(p.copy_bytes.at("broadcast"), steps * (devices - 1) * params * 4);
@@ -115,9 +116,11 @@ TEST(Trace, DdpBroadcastsOnceAndAllReducesEveryStep) {
   EXPECT_EQ(p.copy_bytes.at("broadcast"), (devices - 1) * params * 4);
   EXPECT_EQ(p.copy_bytes.at("all_reduce"), steps * 2 * (devices - 1) * params * 4);
   EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
-  EXPECT_EQ(p.count.at("sgd"), devices * steps);  // every replica
+  EXPECT_EQ(p.count.at("sgd"), devices * steps * 4);  // every replica, one per bucket
   EXPECT_EQ(p.count.at("loss"), 3 * steps);       // the idle rank has no shard
-  EXPECT_EQ(p.count.at("all_reduce"), devices * steps);
+  EXPECT_EQ(p.count.at("join"), steps);  // rank 0 waits for the gradient buckets
+  // One in-place add per reduce edge and bucket (conv1, conv2, fc1, fc2): 3 edges for 4 ranks.
+  EXPECT_EQ(p.count.at("peer_add"), steps * 4 * (devices - 1));
   EXPECT_EQ(p.count.count("gather"), 0u);
 }
 

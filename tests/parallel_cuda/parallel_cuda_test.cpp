@@ -118,17 +118,22 @@ TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
   std::vector<float> ref(static_cast<std::size_t>(net->param_count()));
   copy_bytes(ctx, ref.data(), cpu_device(), net->params(), cuda_device(0), ref.size() * 4);
   synchronize(ctx);
+  // Both edges of the gradient buckets: pushed in place, and copied through scratch.
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    for (bool direct : {true, false}) {
     DeviceGroup group(on_gpu0(3), 3);
-    auto parallel =
-        make_parallel_trainer(group, test::small_factory(), test::test_sgd(), test::mode(m));
+    ParallelOptions options = test::mode(m);
+    options.collectives.direct_reads = direct;
+    auto parallel = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
     for (const auto& b : batches) parallel->step(b.x.data(), b.y.data(), b.size());
     std::vector<float> got(ref.size());
     Context pctx{cuda_device(0)};
     copy_bytes(pctx, got.data(), cpu_device(), parallel->net().params(), cuda_device(0),
                got.size() * 4);
     synchronize(pctx);
-    EXPECT_TRUE(test::all_close(got, ref, 1e-6, 1e-4, parallel_mode_name(m)));
+    EXPECT_TRUE(test::all_close(got, ref, 1e-6, 1e-4,
+                                concat(parallel_mode_name(m), direct ? " direct" : " copy")));
+    }
   }
 }
 
