@@ -130,34 +130,43 @@ Collectives::Scratch& Collectives::scratch_for(int rank, int64_t elements) {
   return *slot;
 }
 
-void Collectives::receive_and_add(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
-                                  const char* phase) {
+// The receiver's copy stream pulls `part` chunk by chunk into the two scratch
+// slots; `adder` (the receiver's compute or copy stream) adds each chunk into
+// `sum` and frees its slot.
+void Collectives::copy_and_add(const Edge& edge, float* sum, const float* part, int64_t n,
+                               Stream& adder, const char* phase) {
   LogicalDevice& to = group_[edge.to];
-  LogicalDevice& from = group_[edge.from];
+  const Device from_device = group_[edge.from].device;
   Scratch& scratch = scratch_for(edge.to, n);
-  float* const sum = buffers[static_cast<std::size_t>(edge.to)];
-  const float* const part = buffers[static_cast<std::size_t>(edge.from)];
-  to.copy.wait_for(from.compute);
-  const Context ctx = to.context();
+  const Context ctx = adder.context();
+  const Lane add_lane = &adder == &to.copy ? Lane::Copy : Lane::Compute;
   for (int64_t offset = 0; offset < n; offset += chunk_elements_) {
     const int64_t len = std::min(chunk_elements_, n - offset);
     const int slot = scratch.next;
     scratch.next ^= 1;
     float* const staged = scratch.slots[slot].data();
     to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
-    const TraceArgs args{len * 4, edge.from, edge.to, phase};
-    traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", args, [&] {
-      copy_peer(to.device, staged, from.device, part + offset, static_cast<std::size_t>(len) * 4,
-                to.copy);
-    });
-    to.compute.wait_for(to.copy);
+    traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", {len * 4, edge.from, edge.to, phase},
+           [&] {
+             copy_peer(to.device, staged, from_device, part + offset,
+                       static_cast<std::size_t>(len) * 4, to.copy);
+           });
+    adder.wait_for(to.copy);
+    float* const y = sum + offset;
     const TraceArgs add_args{-1, edge.from, edge.to, phase};  // which edge; moves no bytes
-    traced(tracer_, to.compute, edge.to, Lane::Compute, "add", add_args, [&] {
-      float* const y = sum + offset;
-      to.compute.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); });
-    });
-    to.compute.record(scratch.freed[static_cast<std::size_t>(slot)]);
+    traced(tracer_, adder, edge.to, add_lane, "add", add_args,
+           [&] { adder.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); }); });
+    adder.record(scratch.freed[static_cast<std::size_t>(slot)]);
   }
+}
+
+void Collectives::receive_and_add(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
+                                  const char* phase) {
+  LogicalDevice& to = group_[edge.to];
+  LogicalDevice& from = group_[edge.from];
+  to.copy.wait_for(from.compute);
+  copy_and_add(edge, buffers[static_cast<std::size_t>(edge.to)],
+               buffers[static_cast<std::size_t>(edge.from)], n, to.compute, phase);
   from.compute.wait_for(to.copy);
 }
 
@@ -194,8 +203,6 @@ bool Collectives::direct(const Edge& edge) {
 void Collectives::bucket_edge(const Edge& edge, float* sum, const float* part, int64_t n,
                               const std::vector<Event*>& ready, std::vector<int>& last_writer,
                               bool push, const char* phase) {
-  LogicalDevice& to = group_[edge.to];
-  LogicalDevice& from = group_[edge.from];
   const bool in_place = direct(edge);
   push = push && in_place;
   const int runs_on = push ? edge.from : edge.to;
@@ -214,26 +221,7 @@ void Collectives::bucket_edge(const Edge& edge, float* sum, const float* part, i
            [&] { s.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
     return;
   }
-  // One stream does the copy and the add of each chunk in turn, so one slot
-  // would do; the two are used alternately as in receive_and_add.
-  Scratch& scratch = scratch_for(edge.to, n);
-  for (int64_t offset = 0; offset < n; offset += chunk_elements_) {
-    const int64_t len = std::min(chunk_elements_, n - offset);
-    const int slot = scratch.next;
-    scratch.next ^= 1;
-    float* const staged = scratch.slots[slot].data();
-    to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
-    traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", {len * 4, edge.from, edge.to, phase},
-           [&] {
-             copy_peer(to.device, staged, from.device, part + offset,
-                       static_cast<std::size_t>(len) * 4, to.copy);
-           });
-    float* const y = sum + offset;
-    traced(tracer_, to.copy, edge.to, Lane::Copy, "add", {-1, edge.from, edge.to, phase}, [&] {
-      to.copy.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); });
-    });
-    to.copy.record(scratch.freed[static_cast<std::size_t>(slot)]);
-  }
+  copy_and_add(edge, sum, part, n, s, phase);  // both on the receiver's copy stream
 }
 
 void Collectives::run_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,

@@ -114,6 +114,8 @@ class Collectives {
   Scratch& scratch_for(int rank, int64_t elements);
   void run_reduce(const std::vector<float*>& buffers, int64_t n, int root, const char* phase);
   void run_broadcast(const std::vector<float*>& buffers, int64_t n, int root, const char* phase);
+  void copy_and_add(const Edge& edge, float* sum, const float* part, int64_t n, Stream& adder,
+                    const char* phase);
   void receive_and_add(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
                        const char* phase);
   void add_in_place(const Edge& edge, const std::vector<float*>& buffers, int64_t n,
