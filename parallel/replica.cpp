@@ -80,10 +80,6 @@ void Replica::forward(int64_t N, Tracer* tracer,
   }
 }
 
-void Replica::backward(Tracer* tracer) {
-  for (std::size_t i : backward_order_) backward_layer(i, tracer);
-}
-
 void Replica::backward_layer(std::size_t i, Tracer* tracer) {
   if (last_N_ == 0) fail(device_.name(), ": backward called before any forward");
   const Context ctx = device_.context();

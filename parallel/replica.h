@@ -39,16 +39,16 @@ class Replica {
   float* dlogits() { return dlogits_.data(); }
   const float* logits() const;  // [N, classes] of the last forward
 
-  // Queued on the compute stream: x -> logits for N samples; dlogits -> grads.
-  // before_layer(i), when given, runs on the host before layer i is queued
-  // (dp makes the stream wait there for that layer's parameters).
+  // Queued on the compute stream: x -> logits for N samples. before_layer(i),
+  // when given, runs on the host before layer i is queued (dp makes the stream
+  // wait there for that layer's parameters).
   void forward(int64_t N, Tracer* tracer,
                const std::function<void(std::size_t)>& before_layer = nullptr);
-  void backward(Tracer* tracer);
 
-  // backward() one layer at a time, for the trainers' gradient buckets: the
-  // layers it runs, in its order (last first), and the slice of the flat
-  // gradient buffer each one writes (count 0: a layer without parameters).
+  // Backward (dlogits -> grads), queued one layer at a time so that the
+  // trainers can hand each layer's gradient bucket on: the layers to run, in
+  // order (last first), and the slice of the flat gradient buffer each one
+  // writes (count 0: a layer without parameters).
   struct GradSlice {
     int64_t offset = 0, count = 0;
   };
