@@ -1,12 +1,13 @@
 // DataParallelTrainer::step (see data_parallel.h), phase by phase.
 //
-// Who waits for whom: the output device's copy stream waits for each replica's
-// forward before pulling its logits; its compute stream waits for those copies
-// before the loss; each replica's copy stream waits for the loss before pulling
-// its dlogits. The output device's own rows are copied on its compute stream,
-// where they are already in order (one thread hop fewer, and none at all with
-// one device). The host waits once, for the loss, before queueing SGD: as in the
-// one-device Trainer, a NaN loss or a bad label never reaches the parameters.
+// Who waits for whom: the output device's compute stream waits for each
+// replica's forward and pulls its logits, then computes the loss; each
+// replica's compute stream waits for the loss and pulls its dlogits. These
+// copies are a few hundred bytes that the next kernel needs at once, so they
+// run on the compute streams: a copy stream would add a thread hop (on a CPU
+// device, a worker to wake) and overlap nothing. The host waits once, for the
+// loss, before queueing SGD: as in the one-device Trainer, a NaN loss or a bad
+// label never reaches the parameters.
 #include "parallel/data_parallel.h"
 
 #include "kernels/axpy.h"
@@ -52,13 +53,15 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
     capacity_ = B;
   }
 
-  // scatter: shards of x to the replicas, every label to the output device.
-  scatter(shards, host_x, nullptr);
+  // scatter: every label to the output device, shards of x to the replicas;
+  // each compute stream waits for its copy stream there (the labels included).
   out.copy.wait_for(out.compute);
   traced(tracer_, out.copy, out_rank, Lane::Copy, "copy", {B * 4, -1, out_rank, "scatter"}, [&] {
     copy_peer(out.device, labels_.data(), cpu_device(), host_y, static_cast<std::size_t>(B) * 4,
               out.copy);
   });
+  scatter(shards, host_x, nullptr);
+  if (out_rank >= active) out.compute.wait_for(out.copy);  // an idle output device
 
   // replicate: rank 0's params to every active replica, bucket by bucket on the
   // copy streams; each replica's forward of a layer waits for its bucket only.
@@ -80,15 +83,12 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   TimeMark gather_begin = out.compute.mark();
   for (int r = 0; r < active; ++r) {
     const int64_t bytes = shards[r].size * classes * 4;
-    const bool local = r == out_rank;  // queued after its own forward already
-    Stream& on = local ? out.compute : out.copy;
-    if (!local) out.copy.wait_for(group_[r].compute);
-    traced(tracer_, on, out_rank, Lane::Copy, "copy", {bytes, r, out_rank, "gather"}, [&] {
+    if (r != out_rank) out.compute.wait_for(group_[r].compute);
+    traced(tracer_, out.compute, out_rank, Lane::Copy, "copy", {bytes, r, out_rank, "gather"}, [&] {
       copy_peer(out.device, logits_.data() + shards[r].offset * classes, group_[r].device,
-                replicas_[r]->logits(), static_cast<std::size_t>(bytes), on);
+                replicas_[r]->logits(), static_cast<std::size_t>(bytes), out.compute);
     });
   }
-  out.compute.wait_for(out.copy);
   TimeMark gather_end = out.compute.mark();
   if (tracer_) tracer_->span(out_rank, Lane::Compute, "gather", gather_begin, gather_end);
   clock_.add(gather_begin, gather_end);
@@ -108,18 +108,13 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   for (int r = 0; r < active; ++r) {
     LogicalDevice& d = group_[r];
     const int64_t bytes = shards[r].size * classes * 4;
-    const bool local = r == out_rank;  // queued after the loss already
-    Stream& on = local ? d.compute : d.copy;
-    if (!local) {
-      d.copy.wait(loss_ready_);
-      d.copy.wait_for(d.compute);
-    }
     TimeMark begin = d.compute.mark();
-    traced(tracer_, on, r, Lane::Copy, "copy", {bytes, out_rank, r, "scatter_grad"}, [&] {
+    if (r != out_rank) d.compute.wait(loss_ready_);
+    traced(tracer_, d.compute, r, Lane::Copy, "copy", {bytes, out_rank, r, "scatter_grad"}, [&] {
       copy_peer(d.device, replicas_[r]->dlogits(), out.device,
-                dlogits_.data() + shards[r].offset * classes, static_cast<std::size_t>(bytes), on);
+                dlogits_.data() + shards[r].offset * classes, static_cast<std::size_t>(bytes),
+                d.compute);
     });
-    if (!local) d.compute.wait_for(d.copy);
     TimeMark end = d.compute.mark();
     if (tracer_) tracer_->span(r, Lane::Compute, "scatter_grad", begin, end);
     if (r == 0) clock_.add(begin, end);
