@@ -1,28 +1,15 @@
 // Streams, events and time marks (see stream.h): the CPU implementation, and
 // the dispatch to parallel/cuda/stream_cuda.cpp for CUDA devices.
 //
-// CPU stream: one worker thread, a FIFO of tasks and two counters (enqueued,
-// finished) under one mutex; synchronize() waits until `finished` reaches the
-// `enqueued` it saw when called. A task is either work (skipped once the
-// stream holds an error) or control (event records, waits and time marks,
-// which always run so that no other stream can hang on this one).
-// CPU event: `recorded` counts records enqueued (host side), `completed` the
-// records that ran; a wait captures `recorded` when it is enqueued.
+// A CPU stream is a detail::CpuWorker and a CPU event a detail::CpuEvent
+// (parallel/cpu_worker.h, which also says who may run a copy stream's tasks).
 #include "parallel/stream.h"
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <utility>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
+#include "parallel/cpu_worker.h"
 #include "runtime/error.h"
 #if CUDP_HAVE_CUDA
 #include "parallel/cuda/stream_cuda.h"
@@ -30,93 +17,6 @@
 
 namespace cudp {
 namespace detail {
-
-struct CpuWorker {
-  struct Task {
-    std::function<void()> fn;
-    bool control = false;
-  };
-
-  explicit CpuWorker(bool background)
-      : background(background), thread([this] { run(); }) {}
-  ~CpuWorker() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      stopping = true;
-    }
-    wake.notify_one();
-    thread.join();  // the worker drains the queue first
-  }
-
-  void push(std::function<void()> fn, bool control) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      queue.push_back({std::move(fn), control});
-      ++enqueued;
-    }
-    wake.notify_one();
-  }
-
-  void synchronize() {
-    std::unique_lock<std::mutex> lock(mutex);
-    const uint64_t target = enqueued;
-    idle.wait(lock, [&] { return finished >= target; });
-    if (error) std::rethrow_exception(std::exchange(error, nullptr));
-  }
-
-  void run() {
-    // A background worker runs at the lowest priority (nice 19): it takes a core
-    // only when the compute workers leave one idle. Raising a thread's nice value
-    // needs no privilege; if it fails anyway, the worker runs at normal priority.
-    if (background) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
-    std::unique_lock<std::mutex> lock(mutex);
-    while (true) {
-      wake.wait(lock, [&] { return stopping || !queue.empty(); });
-      if (queue.empty()) return;  // stopping, and nothing left
-      Task task = std::move(queue.front());
-      queue.pop_front();
-      const bool skip = error && !task.control;
-      lock.unlock();
-      std::exception_ptr thrown;
-      if (!skip) {
-        try {
-          task.fn();
-        } catch (...) {
-          thrown = std::current_exception();
-        }
-      }
-      task.fn = nullptr;  // release the closure's captures outside the lock
-      lock.lock();
-      if (thrown && !error) error = thrown;
-      ++finished;
-      idle.notify_all();
-    }
-  }
-
-  std::mutex mutex;
-  std::condition_variable wake, idle;
-  std::deque<Task> queue;
-  uint64_t enqueued = 0, finished = 0;
-  bool stopping = false;
-  std::exception_ptr error;
-  const bool background;
-  std::thread thread;  // last: it starts after everything above exists
-};
-
-struct CpuEvent {
-  std::mutex mutex;
-  std::condition_variable done;
-  uint64_t recorded = 0, completed = 0;
-
-  uint64_t latest() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return recorded;
-  }
-  void wait_until(uint64_t generation) {
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [&] { return completed >= generation; });
-  }
-};
 
 struct MarkState {
   Device device;
@@ -193,7 +93,14 @@ Event& Event::operator=(Event&& other) noexcept {
 
 void Event::synchronize() const {
   if (cpu_) {
-    cpu_->wait_until(cpu_->latest());
+    uint64_t generation = 0;
+    std::weak_ptr<detail::CpuWorker> producer;
+    {
+      std::lock_guard<std::mutex> lock(cpu_->mutex);
+      generation = cpu_->recorded;
+      producer = cpu_->producer;
+    }
+    cpu_->wait_until(generation, producer);
     return;
   }
 #if CUDP_HAVE_CUDA
@@ -221,7 +128,7 @@ double elapsed_ms(const TimeMark& begin, const TimeMark& end) {
 Stream::Stream(Device device, int threads, StreamPriority priority)
     : device_(device), threads_(device.is_cpu() ? std::max(1, threads) : 1) {
   if (device.is_cpu()) {
-    cpu_ = std::make_unique<detail::CpuWorker>(priority == StreamPriority::Background);
+    cpu_ = std::make_shared<detail::CpuWorker>(priority == StreamPriority::Background);
   } else {
 #if CUDP_HAVE_CUDA
     cuda_ = parallel_cuda::create_stream(device.index);
@@ -264,7 +171,9 @@ Stream& Stream::operator=(Stream&& other) noexcept {
 
 void Stream::enqueue(std::function<void()> work) {
   if (cpu_) {
-    cpu_->push(std::move(work), /*control=*/false);
+    detail::CpuWorker::Task task;
+    task.fn = std::move(work);
+    cpu_->push(std::move(task));
     return;
   }
 #if CUDP_HAVE_CUDA
@@ -273,7 +182,12 @@ void Stream::enqueue(std::function<void()> work) {
 #endif
 }
 
-void Stream::enqueue_control(std::function<void()> work) { cpu_->push(std::move(work), true); }
+void Stream::enqueue_control(std::function<void()> work) {
+  detail::CpuWorker::Task task;
+  task.fn = std::move(work);
+  task.control = true;
+  cpu_->push(std::move(task));
+}
 
 void Stream::record(Event& event) {
   check_same_kind(device_, event.device(), "Stream::record");
@@ -283,14 +197,9 @@ void Stream::record(Event& event) {
     {
       std::lock_guard<std::mutex> lock(state->mutex);
       generation = ++state->recorded;
+      state->producer = cpu_;
     }
-    enqueue_control([state, generation] {
-      {
-        std::lock_guard<std::mutex> lock(state->mutex);
-        state->completed = std::max(state->completed, generation);
-      }
-      state->done.notify_all();
-    });
+    enqueue_control([state, generation] { state->complete(generation); });
     return;
   }
 #if CUDP_HAVE_CUDA
@@ -301,10 +210,16 @@ void Stream::record(Event& event) {
 void Stream::wait(const Event& event) {
   check_same_kind(device_, event.device(), "Stream::wait");
   if (cpu_) {
-    std::shared_ptr<detail::CpuEvent> state = event.cpu_;
-    const uint64_t generation = state->latest();
-    if (generation == 0) return;  // never recorded: nothing to wait for, as in CUDA
-    enqueue_control([state, generation] { state->wait_until(generation); });
+    detail::CpuWorker::Task wait;
+    wait.control = true;
+    wait.awaited = event.cpu_;
+    {
+      std::lock_guard<std::mutex> lock(event.cpu_->mutex);
+      wait.generation = event.cpu_->recorded;
+      wait.producer = event.cpu_->producer;
+    }
+    if (wait.generation == 0) return;  // never recorded: nothing to wait for, as in CUDA
+    cpu_->push(std::move(wait));
     return;
   }
 #if CUDP_HAVE_CUDA

@@ -71,14 +71,15 @@ double host_microseconds();  // now, on the same origin as TimeMark
 
 // Background: on a CPU device the worker thread runs at the lowest priority,
 // so that it takes a core only when the compute workers leave one idle (a
-// device's copy stream: communication and the buckets' SGD). No effect on GPUs.
+// device's copy stream: communication and the buckets' SGD), and a thread
+// that waits for it may run its next task itself (cpu_worker.h says why).
+// No effect on GPUs.
 enum class StreamPriority { Normal, Background };
 
 class Stream {
  public:
   // threads: how many threads the ops queued here may use (CPU devices; 1 on GPUs).
-  explicit Stream(Device device, int threads = 1,
-                  StreamPriority priority = StreamPriority::Normal);
+  explicit Stream(Device device, int threads = 1, StreamPriority priority = StreamPriority::Normal);
   ~Stream();
   Stream(Stream&& other) noexcept;
   Stream& operator=(Stream&& other) noexcept;
@@ -103,7 +104,7 @@ class Stream {
 
   Device device_;
   int threads_ = 1;
-  std::unique_ptr<detail::CpuWorker> cpu_;
+  std::shared_ptr<detail::CpuWorker> cpu_;  // shared: events name their producer
   CudaStream cuda_ = nullptr;
   std::unique_ptr<Event> tail_;  // wait_for's event, recorded on this stream
 };

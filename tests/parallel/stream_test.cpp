@@ -3,6 +3,8 @@
 // captured in a worker and rethrown by synchronize, destructors that drain.
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -128,6 +130,53 @@ TEST(Stream, DestructorDrainsPendingWorkAndSwallowsErrors) {
   moved.enqueue([&] { ++count; });
   moved.synchronize();
   EXPECT_EQ(count.load(), 2);
+}
+
+// A background (copy) stream's tasks may run on the threads that wait for it
+// (parallel/cpu_worker.h). Whoever runs them: each once, in order, never two at
+// a time, waits ordered after the records they name, and an error skips the
+// later work but not the records. Timing decides who runs what, so this only
+// reports how many tasks ran on a helper; it fails if helping broke the order.
+TEST(Stream, ABackgroundStreamsTasksRunOnceInOrderWhoeverRunsThem) {
+  constexpr int kTasks = 400, kWaiters = 3;
+  Stream copy(cpu_device(0), 1, StreamPriority::Background);
+  std::vector<Stream> waiters;
+  std::vector<Event> events;
+  for (int k = 0; k < kWaiters; ++k) waiters.emplace_back(cpu_device(k + 1));
+  for (int i = 0; i < kTasks / 10; ++i) events.emplace_back(cpu_device(0));
+  // Written only by the copy stream's tasks, which the stream orders; slot i
+  // is never written after task i, so a waiter may read it then.
+  int count = 0;
+  std::vector<int> order(kTasks, -1);
+  std::vector<std::thread::id> ran_on(kTasks);
+  std::atomic<bool> inside{false};
+  std::atomic<int> overlaps{0}, early{0};
+  for (int i = 0; i < kTasks; ++i) {
+    copy.enqueue([&, i] {
+      if (inside.exchange(true)) ++overlaps;
+      ran_on[count] = std::this_thread::get_id();
+      order[count++] = i;
+      inside = false;
+      if (i == kTasks - 5) fail("boom on the copy stream");
+    });
+    if (i % 10 != 9) continue;
+    Event& event = events[static_cast<std::size_t>(i / 10)];
+    copy.record(event);
+    Stream& waiter = waiters[static_cast<std::size_t>(i / 10 % kWaiters)];
+    waiter.wait(event);
+    waiter.enqueue([&, i] {
+      if (i < kTasks - 5 && order[i] != i) ++early;  // task i ran before the record
+    });
+  }
+  for (Stream& waiter : waiters) waiter.synchronize();  // helps copy at its waits
+  EXPECT_THROW(copy.synchronize(), Error);
+  ASSERT_EQ(count, kTasks - 4);  // the work after the error was skipped
+  for (int i = 0; i < kTasks - 4; ++i) ASSERT_EQ(order[i], i);
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(early.load(), 0);
+  std::map<std::thread::id, int> per_thread;
+  for (int i = 0; i < count; ++i) ++per_thread[ran_on[i]];
+  std::printf("the %d copy-stream tasks ran on %zu threads\n", kTasks - 4, per_thread.size());
 }
 
 TEST(TimeMark, MeasuresTheWorkBetweenTwoMarks) {

@@ -1,0 +1,82 @@
+// The CPU side of streams and events (see stream.h): a worker thread with a
+// FIFO of tasks, and an event as a pair of generation counters.
+//
+// Worker: `enqueued` and `finished` count tasks under one mutex; a task is
+// work (skipped once the stream holds an error) or control (records, waits,
+// time marks: they always run, so no other stream hangs on a failed one). A
+// wait is a task that may start only once its event reached a generation.
+// Event: `recorded` counts records enqueued (host side), `completed` the ones
+// that ran; a wait captures `recorded`, and the worker that record went to.
+//
+// The decision a reader would get wrong: a task of a BACKGROUND worker (a copy
+// stream, nice 19) may run on another thread. A nice-19 thread that wakes up on
+// a busy core can sit in its run queue for milliseconds while the other core
+// idles, because that core does not pull it over at once. So whoever waits for
+// a background worker (a compute worker at a wait, the host in synchronize)
+// runs that worker's next task itself when the worker has not started it, and
+// follows the worker's own pending wait to the worker that holds it up. The
+// tasks still run one at a time and in FIFO order; only the thread differs.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace cudp::detail {
+
+struct CpuWorker;
+
+struct CpuEvent {
+  std::mutex mutex;
+  std::condition_variable done;
+  uint64_t recorded = 0, completed = 0;
+  std::weak_ptr<CpuWorker> producer;  // where the record `recorded` was queued
+
+  bool reached(uint64_t generation);
+  void complete(uint64_t generation);
+  // Blocks until `generation` completed, helping `producer` meanwhile.
+  void wait_until(uint64_t generation, const std::weak_ptr<CpuWorker>& producer);
+};
+
+struct CpuWorker {
+  struct Task {
+    std::function<void()> fn;  // empty for a wait
+    bool control = false;
+    std::shared_ptr<CpuEvent> awaited;  // a wait: starts once awaited reaches generation
+    uint64_t generation = 0;
+    std::weak_ptr<CpuWorker> producer;  // of that record: whom to help
+  };
+
+  explicit CpuWorker(bool background);
+  ~CpuWorker();  // runs what is queued, then joins
+
+  void push(Task task);
+  // The host waits for everything queued so far; rethrows a task's exception.
+  void synchronize();
+  // Runs the next task on the calling thread if this is a background worker,
+  // no task of it is running, and that task can start; a pending wait is
+  // followed to its producer (up to `depth` hops). True if a task ran.
+  bool help(int depth);
+
+  const bool background;
+
+ private:
+  void run();
+  bool front_ready();  // with mutex held
+  void run_front(std::unique_lock<std::mutex>& lock);
+
+  std::mutex mutex;
+  std::condition_variable wake, idle;
+  std::deque<Task> queue;
+  uint64_t enqueued = 0, finished = 0;
+  bool running = false, stopping = false;
+  std::exception_ptr error;
+  std::thread thread;  // last: it starts after everything above exists
+};
+
+}  // namespace cudp::detail
