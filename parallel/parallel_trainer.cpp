@@ -62,9 +62,11 @@ ParallelTrainer::ParallelTrainer(DeviceGroup& group, const NetFactory& factory,
   for (int r = 0; r < group.size(); ++r) {
     grads_ready_.emplace_back();
     params_ready_.emplace_back();
+    reduced_.emplace_back();
     for (std::size_t b = 0; b < buckets_.size(); ++b) {
       grads_ready_.back().emplace_back(group[r].device);
       params_ready_.back().emplace_back(group[r].device);
+      reduced_.back().emplace_back(group[r].device);
     }
   }
 }
@@ -142,25 +144,37 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
     for (int r = 0; r < ranks; ++r) {
       Sgd* sgd = sgd_of(r);
       if (!sgd) continue;
-      Stream& s = group_[r].copy;
-      s.wait(grads_ready_[r][b]);  // one rank alone has no edge that waited for it
+      LogicalDevice& d = group_[r];
+      d.copy.wait(grads_ready_[r][b]);  // one rank alone has no edge that waited for it
       if (r == 0)  // dp: every replica has copied these parameters (step start)
-        for (int to = 1; to < params_sent_; ++to) s.wait(params_ready_[to][b]);
-      traced(tracer_, s, r, Lane::Copy, "sgd", {}, [&] {
-        const Context ctx = s.context();
-        const SgdOptions options = sgd->options();
-        const bool first = sgd->steps_taken() == 0;
-        float* p = replicas_[r]->net().params() + slice.offset;
-        const float* g = grads[static_cast<std::size_t>(r)] + slice.offset;
-        float* m = sgd->momentum_buffer() ? sgd->momentum_buffer() + slice.offset : nullptr;
-        const int64_t n = slice.count;
-        s.enqueue([=] { sgd_step(ctx, n, p, g, m, options, first); });
-      });
+        for (int to = 1; to < params_sent_; ++to) d.copy.wait(params_ready_[to][b]);
+      // SGD is elementwise: where the halves run changes no bit.
+      const bool split = ranks > 1 && slice.count >= options_.split_sgd_floats;
+      const int64_t first_half = split ? slice.count / 2 : slice.count;
+      if (split) d.copy.record(reduced_[r][b]);
+      sgd_slice(r, *sgd, d.copy, Lane::Copy, slice.offset, first_half);
+      if (!split) continue;
+      d.compute.wait(reduced_[r][b]);
+      sgd_slice(r, *sgd, d.compute, Lane::Compute, slice.offset + first_half,
+                slice.count - first_half);
     }
   }
   for (int r = 0; r < ranks; ++r)
     if (Sgd* sgd = sgd_of(r)) sgd->set_steps_taken(sgd->steps_taken() + 1);
   collectives_.join(ranks);
+}
+
+void ParallelTrainer::sgd_slice(int rank, Sgd& sgd, Stream& on, Lane lane, int64_t offset,
+                                int64_t n) {
+  traced(tracer_, on, rank, lane, "sgd", {}, [&] {
+    const Context ctx = on.context();
+    const SgdOptions options = sgd.options();
+    const bool first = sgd.steps_taken() == 0;
+    float* p = replicas_[rank]->net().params() + offset;
+    const float* g = replicas_[rank]->net().grads() + offset;
+    float* m = sgd.momentum_buffer() ? sgd.momentum_buffer() + offset : nullptr;
+    on.enqueue([=] { sgd_step(ctx, n, p, g, m, options, first); });
+  });
 }
 
 void ParallelTrainer::check_loss(float loss) {

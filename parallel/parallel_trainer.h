@@ -37,6 +37,9 @@ struct ParallelOptions {
   int output_rank = 0;          // dp: where outputs are gathered and the loss computed
   bool check_replicas = false;  // ddp: compare every replica's params after each step
   Tracer* tracer = nullptr;     // null: no trace
+  // With several ranks, a bucket of this many floats or more splits its SGD
+  // between the copy and the compute stream (see reduce_and_step).
+  int64_t split_sgd_floats = int64_t{1} << 18;
 };
 
 using NetFactory = std::function<std::unique_ptr<Sequential>(Device device, uint64_t seed)>;
@@ -95,9 +98,15 @@ class ParallelTrainer {
   //                    an optimizer (sgd_of(r), or nullptr); then the compute
   //                    streams join. With dp's per-bucket broadcast, rank 0's
   //                    SGD of a bucket also waits until every receiver has
-  //                    copied those parameters (params_sent_ ranks).
+  //                    copied those parameters (params_sent_ ranks). With
+  //                    several ranks, a bucket of split_sgd_floats or more
+  //                    (fc1's) runs its second half's SGD on the compute
+  //                    stream after backward: on CPU devices the copy worker
+  //                    yields to compute, so the SGD left when backward ends
+  //                    would run on one core while the other idles.
   void queue_backward(int active, int ranks);
   void reduce_and_step(int ranks, bool all_reduce, const std::function<Sgd*(int)>& sgd_of);
+  void sgd_slice(int rank, Sgd& sgd, Stream& on, Lane lane, int64_t offset, int64_t n);
 
   // Bookkeeping the Trainer does: the step count, the diverged-loss error.
   void check_loss(float loss);
@@ -118,6 +127,7 @@ class ParallelTrainer {
   std::vector<Replica::GradSlice> buckets_;       // in forward (flat buffer) order
   std::vector<std::vector<Event>> grads_ready_;   // [rank][bucket], on compute
   std::vector<std::vector<Event>> params_ready_;  // [rank][bucket], dp, on copy
+  std::vector<std::vector<Event>> reduced_;       // [rank][bucket], on copy, split SGD
   int params_sent_ = 0;  // dp: ranks 1..params_sent_-1 received rank 0's params this step
   int64_t steps_ = 0;
   double communication_ms_ = 0;

@@ -96,6 +96,21 @@ TEST(DataParallel, RerunsChunkSizesEdgesAndOutputDeviceChangeNoBit) {
   }
 }
 
+// Big buckets split their SGD between the copy and the compute stream; with a
+// low threshold every bucket of the test net does, with a high one none does.
+TEST(DataParallel, SplittingTheSgdOfABucketChangesNoBit) {
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    const auto batches = make_batches(kSteps, 9, 41);
+    ParallelOptions whole = mode(m), split = mode(m);
+    whole.split_sgd_floats = int64_t{1} << 40;
+    split.split_sgd_floats = 1;
+    const Trained a = test::train_parallel(batches, 3, whole);
+    const Trained b = test::train_parallel(batches, 3, split);
+    EXPECT_TRUE(test::all_identical(a.params, b.params, "split SGD"));
+    EXPECT_TRUE(test::all_identical(a.losses, b.losses, "split SGD losses"));
+  }
+}
+
 TEST(DataParallel, TreeAndStarAgreeWithinTolerance) {
   const auto batches = make_batches(kSteps, 10, 31);
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
