@@ -19,8 +19,9 @@
 // 0.9, one CPU device with ctx.threads = t). All rates are over wall time.
 //
 // Shapes: square GEMMs 256 .. 2048 (NN; v1 up to 1024), the seed-pool net's Linear
-// GEMMs and its two convolutions (conv1 3->64 on 32x32, conv2 64->64 on 16x16, 3x3,
-// padding 1) at batch 32 and 128, elementwise ops at conv1's activation size.
+// GEMMs at batch 16 (a cpu:2 rank's shard of 32), 32 and 128, its two convolutions
+// (conv1 3->64 on 32x32, conv2 64->64 on 16x16, 3x3, padding 1) at batch 32 and
+// 128, elementwise ops at conv1's activation size.
 //
 // Validate before timing: each (op, version) is first checked on a small odd shape
 // against a naive double loop (bench_common.h) with 2 threads; a mismatch reports
@@ -300,7 +301,7 @@ void register_all(int only_version) {
     GemmLayout layout;
     int64_t M, N, K;  // M or K is the batch
   };
-  for (int64_t batch : {32, 128}) {
+  for (int64_t batch : {16, 32, 128}) {
     const Layer layers[] = {{"fc1_forward", GemmLayout::NT, batch, 512, 4096},
                             {"fc1_backward_data", GemmLayout::NN, batch, 4096, 512},
                             {"fc1_backward_weight", GemmLayout::TN, 512, 4096, batch},
