@@ -2,10 +2,12 @@
 //
 // Lock order: a worker's mutex, then an event's mutex (a worker checks its
 // front wait under its own lock). Nothing holds an event's mutex while it
-// takes a worker's. A helper checks its own event before helping, so it runs
-// only tasks queued before the record it waits for: work that had to run
-// anyway. It polls while the worker it helps is held up elsewhere: nothing
-// would wake it when that worker's wait is satisfied.
+// takes a worker's. A helper checks what it waits for before each try, so it
+// runs only tasks queued before that record: work that had to run anyway.
+// When it cannot help, it sleeps on what held it up (the event at the end of
+// the chain of waits, or its own condition while a task runs), and looks
+// again at least every kRecheck: its own record may complete while it sleeps
+// on another event, which nobody would tell it.
 #include "parallel/cpu_worker.h"
 
 #include <algorithm>
@@ -20,7 +22,25 @@ namespace cudp::detail {
 namespace {
 
 constexpr int kHelpDepth = 4;  // a wait that waits on a wait that ...
-constexpr std::chrono::microseconds kPoll{200};
+constexpr std::chrono::milliseconds kRecheck{1};
+
+// Sleeps after a try that ran nothing: on the blocking event if there is one,
+// else on the helper's own condition (`own`, with `lock` held on its mutex).
+template <class Done>
+void sleep_after(const CpuWorker::Help& help, std::condition_variable& own,
+                 std::unique_lock<std::mutex>& lock, Done done) {
+  if (help.kind != CpuWorker::Help::Blocked) {
+    own.wait_for(lock, kRecheck, done);
+    return;
+  }
+  lock.unlock();
+  {
+    std::unique_lock<std::mutex> blocked(help.event->mutex);
+    help.event->done.wait_for(blocked, kRecheck,
+                              [&] { return help.event->completed >= help.generation; });
+  }
+  lock.lock();
+}
 
 }  // namespace
 
@@ -37,26 +57,30 @@ void CpuEvent::complete(uint64_t generation) {
   done.notify_all();
 }
 
+void CpuEvent::wait_plain(uint64_t generation) {
+  std::unique_lock<std::mutex> lock(mutex);
+  done.wait(lock, [&] { return completed >= generation; });
+}
+
 void CpuEvent::wait_until(uint64_t generation, const std::weak_ptr<CpuWorker>& producer) {
   std::shared_ptr<CpuWorker> helped = producer.lock();
-  if (helped && !helped->background) helped.reset();  // a compute worker is not starved
+  if (!helped || !helped->background) return wait_plain(generation);  // compute is not starved
   auto is_done = [&] { return completed >= generation; };
   std::unique_lock<std::mutex> lock(mutex);
   while (!is_done()) {
-    if (!helped) {
-      done.wait(lock, is_done);
-      return;
-    }
     lock.unlock();
-    const bool ran = helped->help(kHelpDepth);
+    const CpuWorker::Help help = helped->help(kHelpDepth);
     lock.lock();
-    if (!ran) done.wait_for(lock, kPoll, is_done);
+    if (help.kind != CpuWorker::Help::Ran && !is_done()) sleep_after(help, done, lock, is_done);
   }
 }
 
 CpuWorker::CpuWorker(bool background) : background(background), thread([this] { run(); }) {}
 
-CpuWorker::~CpuWorker() {
+CpuWorker::~CpuWorker() { shutdown(); }
+
+void CpuWorker::shutdown() {
+  if (!thread.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
@@ -84,9 +108,9 @@ void CpuWorker::synchronize() {
       break;
     }
     lock.unlock();
-    const bool ran = help(kHelpDepth);
+    const Help help = this->help(kHelpDepth);
     lock.lock();
-    if (!ran) idle.wait_for(lock, kPoll, is_done);
+    if (help.kind != Help::Ran && !is_done()) sleep_after(help, idle, lock, is_done);
   }
   if (error) std::rethrow_exception(std::exchange(error, nullptr));
 }
@@ -97,18 +121,23 @@ bool CpuWorker::front_ready() {
   return !front.awaited || front.awaited->reached(front.generation);
 }
 
-bool CpuWorker::help(int depth) {
-  if (!background) return false;
+CpuWorker::Help CpuWorker::help(int depth) {
   std::unique_lock<std::mutex> lock(mutex);
+  if (queue.empty()) return {Help::Empty, nullptr, 0};
+  if (running) return {Help::Busy, nullptr, 0};
+  const Task& front = queue.front();
   if (front_ready()) {
+    if (!background) return {Help::Busy, nullptr, 0};  // its own thread is on it
     run_front(lock);
-    return true;
+    return {Help::Ran, nullptr, 0};
   }
-  if (running || queue.empty() || depth == 0) return false;
   // The next task is a wait that is not satisfied: help whoever holds it up.
-  std::shared_ptr<CpuWorker> next = queue.front().producer.lock();
+  const Help blocked{Help::Blocked, front.awaited, front.generation};
+  std::shared_ptr<CpuWorker> next = front.producer.lock();
   lock.unlock();
-  return next && next.get() != this && next->help(depth - 1);
+  if (depth == 0 || !next || !next->background || next.get() == this) return blocked;
+  const Help further = next->help(depth - 1);
+  return further.kind == Help::Empty ? blocked : further;
 }
 
 void CpuWorker::run_front(std::unique_lock<std::mutex>& lock) {

@@ -16,6 +16,7 @@
 // runs that worker's next task itself when the worker has not started it, and
 // follows the worker's own pending wait to the worker that holds it up. The
 // tasks still run one at a time and in FIFO order; only the thread differs.
+// As with CUDA streams, one host thread at a time queues work and records.
 #pragma once
 
 #include <condition_variable>
@@ -39,6 +40,7 @@ struct CpuEvent {
 
   bool reached(uint64_t generation);
   void complete(uint64_t generation);
+  void wait_plain(uint64_t generation);  // no helping
   // Blocks until `generation` completed, helping `producer` meanwhile.
   void wait_until(uint64_t generation, const std::weak_ptr<CpuWorker>& producer);
 };
@@ -53,15 +55,25 @@ struct CpuWorker {
   };
 
   explicit CpuWorker(bool background);
-  ~CpuWorker();  // runs what is queued, then joins
+  ~CpuWorker();     // shutdown()
+  void shutdown();  // runs what is queued, then joins; idempotent; the owner calls it
 
   void push(Task task);
   // The host waits for everything queued so far; rethrows a task's exception.
   void synchronize();
+
+  // What help() did: ran a task on the calling thread; found one running;
+  // found the chain of waits ending at `event` not yet at `generation` (a
+  // compute stream's record, or one too many hops away); found nothing queued.
+  struct Help {
+    enum Kind { Ran, Busy, Blocked, Empty } kind = Empty;
+    std::shared_ptr<CpuEvent> event;
+    uint64_t generation = 0;
+  };
   // Runs the next task on the calling thread if this is a background worker,
   // no task of it is running, and that task can start; a pending wait is
-  // followed to its producer (up to `depth` hops). True if a task ran.
-  bool help(int depth);
+  // followed to its producer, up to `depth` hops.
+  Help help(int depth);
 
   const bool background;
 
@@ -77,6 +89,7 @@ struct CpuWorker {
   bool running = false, stopping = false;
   std::exception_ptr error;
   std::thread thread;  // last: it starts after everything above exists
+  friend struct CpuEvent;
 };
 
 }  // namespace cudp::detail

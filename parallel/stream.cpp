@@ -143,7 +143,10 @@ Stream::~Stream() { release(); }
 
 void Stream::release() noexcept {
   tail_.reset();
-  cpu_.reset();  // drains the queue, joins; a pending error is dropped
+  // Drains the queue and joins here, even while a helper still holds the
+  // worker; a pending error is dropped.
+  if (cpu_) cpu_->shutdown();
+  cpu_.reset();
 #if CUDP_HAVE_CUDA
   if (cuda_) parallel_cuda::destroy_stream(device_.index, cuda_);
 #endif
