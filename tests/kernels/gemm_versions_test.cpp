@@ -45,9 +45,11 @@ std::vector<Shape> shapes() {
   std::vector<Shape> out;
   for (int i = 0; i < 40; ++i)
     out.push_back({sizes[pick(rng)], sizes[pick(rng)], sizes[pick(rng)]});
+  // The seed-pool net's GEMMs at batch 32, and fc1's at a cpu:2 rank's batch 16.
   const Shape seed_pool[] = {{32, 512, 4096}, {32, 4096, 512}, {512, 4096, 32}, {32, 10, 512},
                              {10, 512, 32},   {64, 1024, 27},  {64, 27, 1024},  {64, 256, 576},
-                             {576, 256, 64},  {64, 576, 256}};
+                             {576, 256, 64},  {64, 576, 256},  {16, 512, 4096}, {16, 4096, 512},
+                             {512, 4096, 16}};
   out.insert(out.end(), std::begin(seed_pool), std::end(seed_pool));
   return out;
 }
