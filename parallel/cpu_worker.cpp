@@ -44,6 +44,11 @@ void sleep_after(const CpuWorker::Help& help, std::condition_variable& own,
 
 }  // namespace
 
+CpuEvent::Latest CpuEvent::latest() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return {recorded, producer};
+}
+
 bool CpuEvent::reached(uint64_t generation) {
   std::lock_guard<std::mutex> lock(mutex);
   return completed >= generation;
@@ -96,6 +101,13 @@ void CpuWorker::push(Task task) {
     ++enqueued;
   }
   wake.notify_one();
+}
+
+void CpuWorker::push(std::function<void()> fn, bool control) {
+  Task task;
+  task.fn = std::move(fn);
+  task.control = control;
+  push(std::move(task));
 }
 
 void CpuWorker::synchronize() {

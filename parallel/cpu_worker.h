@@ -38,6 +38,11 @@ struct CpuEvent {
   uint64_t recorded = 0, completed = 0;
   std::weak_ptr<CpuWorker> producer;  // where the record `recorded` was queued
 
+  struct Latest {
+    uint64_t generation;
+    std::weak_ptr<CpuWorker> producer;
+  };
+  Latest latest();  // the most recent record: what a wait queued now waits for
   bool reached(uint64_t generation);
   void complete(uint64_t generation);
   void wait_plain(uint64_t generation);  // no helping
@@ -59,6 +64,7 @@ struct CpuWorker {
   void shutdown();  // runs what is queued, then joins; idempotent; the owner calls it
 
   void push(Task task);
+  void push(std::function<void()> fn, bool control);
   // The host waits for everything queued so far; rethrows a task's exception.
   void synchronize();
 

@@ -93,14 +93,8 @@ Event& Event::operator=(Event&& other) noexcept {
 
 void Event::synchronize() const {
   if (cpu_) {
-    uint64_t generation = 0;
-    std::weak_ptr<detail::CpuWorker> producer;
-    {
-      std::lock_guard<std::mutex> lock(cpu_->mutex);
-      generation = cpu_->recorded;
-      producer = cpu_->producer;
-    }
-    cpu_->wait_until(generation, producer);
+    const detail::CpuEvent::Latest latest = cpu_->latest();
+    cpu_->wait_until(latest.generation, latest.producer);
     return;
   }
 #if CUDP_HAVE_CUDA
@@ -174,9 +168,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
 
 void Stream::enqueue(std::function<void()> work) {
   if (cpu_) {
-    detail::CpuWorker::Task task;
-    task.fn = std::move(work);
-    cpu_->push(std::move(task));
+    cpu_->push(std::move(work), /*control=*/false);
     return;
   }
 #if CUDP_HAVE_CUDA
@@ -185,12 +177,7 @@ void Stream::enqueue(std::function<void()> work) {
 #endif
 }
 
-void Stream::enqueue_control(std::function<void()> work) {
-  detail::CpuWorker::Task task;
-  task.fn = std::move(work);
-  task.control = true;
-  cpu_->push(std::move(task));
-}
+void Stream::enqueue_control(std::function<void()> work) { cpu_->push(std::move(work), true); }
 
 void Stream::record(Event& event) {
   check_same_kind(device_, event.device(), "Stream::record");
@@ -213,15 +200,13 @@ void Stream::record(Event& event) {
 void Stream::wait(const Event& event) {
   check_same_kind(device_, event.device(), "Stream::wait");
   if (cpu_) {
+    detail::CpuEvent::Latest latest = event.cpu_->latest();
+    if (latest.generation == 0) return;  // never recorded: nothing to wait for, as in CUDA
     detail::CpuWorker::Task wait;
     wait.control = true;
     wait.awaited = event.cpu_;
-    {
-      std::lock_guard<std::mutex> lock(event.cpu_->mutex);
-      wait.generation = event.cpu_->recorded;
-      wait.producer = event.cpu_->producer;
-    }
-    if (wait.generation == 0) return;  // never recorded: nothing to wait for, as in CUDA
+    wait.generation = latest.generation;
+    wait.producer = std::move(latest.producer);
     cpu_->push(std::move(wait));
     return;
   }
