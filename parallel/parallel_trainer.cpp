@@ -148,15 +148,27 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
       d.copy.wait(grads_ready_[r][b]);  // one rank alone has no edge that waited for it
       if (r == 0)  // dp: every replica has copied these parameters (step start)
         for (int to = 1; to < params_sent_; ++to) d.copy.wait(params_ready_[to][b]);
-      // SGD is elementwise: where the halves run changes no bit.
-      const bool split = ranks > 1 && slice.count >= options_.split_sgd_floats;
-      const int64_t first_half = split ? slice.count / 2 : slice.count;
-      if (split) d.copy.record(reduced_[r][b]);
-      sgd_slice(r, *sgd, d.copy, Lane::Copy, slice.offset, first_half);
-      if (!split) continue;
+      if (ranks == 1 || slice.count < options_.split_sgd_floats) {
+        sgd_slice(r, *sgd, r, d.copy, Lane::Copy, slice.offset, slice.count);
+        continue;
+      }
+      // A big bucket is stepped in parts (see the header). SGD is elementwise:
+      // where a part runs changes no bit.
+      d.copy.record(reduced_[r][b]);
+      if (!all_reduce && shares_root_memory(ranks)) {  // dp: a slice on every rank
+        for (int q = 0; q < ranks; ++q) {
+          const int64_t begin = slice.count * q / ranks, end = slice.count * (q + 1) / ranks;
+          group_[q].compute.wait(reduced_[r][b]);
+          sgd_slice(r, *sgd, q, group_[q].compute, Lane::Compute, slice.offset + begin,
+                    end - begin);
+        }
+        continue;
+      }
+      const int64_t half =
+          slice.count / 2;  // the first on the copy stream, the rest after backward
+      sgd_slice(r, *sgd, r, d.copy, Lane::Copy, slice.offset, half);
       d.compute.wait(reduced_[r][b]);
-      sgd_slice(r, *sgd, d.compute, Lane::Compute, slice.offset + first_half,
-                slice.count - first_half);
+      sgd_slice(r, *sgd, r, d.compute, Lane::Compute, slice.offset + half, slice.count - half);
     }
   }
   for (int r = 0; r < ranks; ++r)
@@ -164,14 +176,22 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
   collectives_.join(ranks);
 }
 
-void ParallelTrainer::sgd_slice(int rank, Sgd& sgd, Stream& on, Lane lane, int64_t offset,
-                                int64_t n) {
-  traced(tracer_, on, rank, lane, "sgd", {}, [&] {
+bool ParallelTrainer::shares_root_memory(int ranks) const {
+  for (int q = 1; q < ranks; ++q) {
+    const PeerPath path = peer_path(group_[q].device, group_[0].device);
+    if (path != PeerPath::HostMemcpy && path != PeerPath::SameGpu) return false;
+  }
+  return true;
+}
+
+void ParallelTrainer::sgd_slice(int owner, Sgd& sgd, int runner, Stream& on, Lane lane,
+                                int64_t offset, int64_t n) {
+  traced(tracer_, on, runner, lane, "sgd", {}, [&] {
     const Context ctx = on.context();
     const SgdOptions options = sgd.options();
     const bool first = sgd.steps_taken() == 0;
-    float* p = replicas_[rank]->net().params() + offset;
-    const float* g = replicas_[rank]->net().grads() + offset;
+    float* p = replicas_[owner]->net().params() + offset;
+    const float* g = replicas_[owner]->net().grads() + offset;
     float* m = sgd.momentum_buffer() ? sgd.momentum_buffer() + offset : nullptr;
     on.enqueue([=] { sgd_step(ctx, n, p, g, m, options, first); });
   });

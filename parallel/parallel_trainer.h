@@ -100,13 +100,19 @@ class ParallelTrainer {
   //                    SGD of a bucket also waits until every receiver has
   //                    copied those parameters (params_sent_ ranks). With
   //                    several ranks, a bucket of split_sgd_floats or more
-  //                    (fc1's) runs its second half's SGD on the compute
-  //                    stream after backward: on CPU devices the copy worker
-  //                    yields to compute, so the SGD left when backward ends
-  //                    would run on one core while the other idles.
+  //                    (fc1's) is stepped in parts, on compute streams after
+  //                    backward: on CPU devices the copy worker yields to
+  //                    compute, so the SGD left when backward ends ran on one
+  //                    core while the other idled. dp: when every rank shares
+  //                    rank 0's memory (CPU devices, one GPU), each rank's
+  //                    compute stream steps a slice of rank 0's parameters;
+  //                    else (and in ddp) a rank steps the first half of its own
+  //                    on its copy stream and the rest on its compute stream.
   void queue_backward(int active, int ranks);
   void reduce_and_step(int ranks, bool all_reduce, const std::function<Sgd*(int)>& sgd_of);
-  void sgd_slice(int rank, Sgd& sgd, Stream& on, Lane lane, int64_t offset, int64_t n);
+  bool shares_root_memory(int ranks) const;  // ranks 1.. read rank 0's memory in place, free
+  // Queues SGD on [offset, offset + n) of `owner`'s parameters on `on`, a stream of `runner`.
+  void sgd_slice(int owner, Sgd& sgd, int runner, Stream& on, Lane lane, int64_t offset, int64_t n);
 
   // Bookkeeping the Trainer does: the step count, the diverged-loss error.
   void check_loss(float loss);

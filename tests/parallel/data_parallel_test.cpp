@@ -96,8 +96,9 @@ TEST(DataParallel, RerunsChunkSizesEdgesAndOutputDeviceChangeNoBit) {
   }
 }
 
-// Big buckets split their SGD between the copy and the compute stream; with a
-// low threshold every bucket of the test net does, with a high one none does.
+// Big buckets step their SGD in parts (dp: a slice on every rank's compute
+// stream; ddp: the copy and the compute stream); with a low threshold every
+// bucket of the test net does, with a high one none does.
 TEST(DataParallel, SplittingTheSgdOfABucketChangesNoBit) {
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
     const auto batches = make_batches(kSteps, 9, 41);
