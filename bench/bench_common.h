@@ -22,8 +22,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
@@ -35,6 +38,19 @@
 #endif
 
 namespace cudp::bench {
+
+// The kernel benchmarks' own flag, --version=V (0, the default: every version):
+// returns V and leaves every other argument in `rest` for Google Benchmark.
+inline int take_version_flag(int argc, char** argv, std::vector<char*>& rest) {
+  int only_version = 0;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--version=", 10) == 0)
+      only_version = std::atoi(argv[i] + 10);
+    else
+      rest.push_back(argv[i]);
+  }
+  return only_version;
+}
 
 // 24 random bits: splitmix64's finalizer over (seed, i), top bits.
 CUDP_BENCH_HD inline uint32_t bench_bits(uint32_t seed, uint64_t i) {

@@ -28,8 +28,6 @@
 // an error (SkipWithError) instead of a time.
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -342,14 +340,8 @@ void register_all(int only_version) {
 }  // namespace cudp::bench
 
 int main(int argc, char** argv) {
-  int only_version = 0;  // --version=V is ours; everything else goes to Google Benchmark
   std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--version=", 10) == 0)
-      only_version = std::atoi(argv[i] + 10);
-    else
-      args.push_back(argv[i]);
-  }
+  const int only_version = cudp::bench::take_version_flag(argc, argv, args);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;

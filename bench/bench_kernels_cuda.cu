@@ -466,18 +466,12 @@ void register_all(int only_version) {
 }  // namespace cudp::bench
 
 int main(int argc, char** argv) {
-  // --version=V is ours; everything else goes to Google Benchmark.
-  int only_version = 0;
-  bool list_only = false;
   std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--version=", 10) == 0)
-      only_version = std::atoi(argv[i] + 10);
-    else
-      args.push_back(argv[i]);
-    list_only = list_only || std::strcmp(argv[i], "--benchmark_list_tests") == 0 ||
-                std::strcmp(argv[i], "--benchmark_list_tests=true") == 0;
-  }
+  const int only_version = cudp::bench::take_version_flag(argc, argv, args);
+  bool list_only = false;
+  for (char* arg : args)
+    list_only = list_only || std::strcmp(arg, "--benchmark_list_tests") == 0 ||
+                std::strcmp(arg, "--benchmark_list_tests=true") == 0;
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;

@@ -10,6 +10,7 @@
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
+#include "tests/kernels/conv2d_terms.h"
 #include "tests/kernels/grad_check.h"
 
 namespace cudp {
@@ -24,45 +25,25 @@ std::string describe(const Conv2dShape& s) {
          " padding=" + std::to_string(s.padding);
 }
 
-// Calls f(n, k, p, q, c, r, t, x_index, w_index) for every product term of the
-// convolution that reads a pixel inside the image: the one definition the
-// three references share, written from the header's formula.
-template <class F>
-void for_each_term(const Conv2dShape& s, F f) {
-  const int64_t P = s.P(), Q = s.Q();
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q)
-          for (int64_t c = 0; c < s.C; ++c)
-            for (int64_t r = 0; r < s.R; ++r)
-              for (int64_t t = 0; t < s.S; ++t) {
-                const int64_t h = p * s.stride - s.padding + r;
-                const int64_t w = q * s.stride - s.padding + t;
-                if (h < 0 || h >= s.H || w < 0 || w >= s.W) continue;  // zero padding
-                const int64_t y_index = ((n * s.K + k) * P + p) * Q + q;
-                const int64_t x_index = ((n * s.C + c) * s.H + h) * s.W + w;
-                const int64_t w_index = ((k * s.C + c) * s.R + r) * s.S + t;
-                f(y_index, x_index, w_index);
-              }
-}
-
 std::vector<double> forward_reference(const Conv2dShape& s, const std::vector<double>& x,
                                       const std::vector<double>& w) {
   std::vector<double> y(static_cast<size_t>(s.y_size()), 0.0);
-  for_each_term(s, [&](int64_t yi, int64_t xi, int64_t wi) { y[yi] += w[wi] * x[xi]; });
+  test::for_each_conv2d_term(s,
+                             [&](int64_t yi, int64_t xi, int64_t wi) { y[yi] += w[wi] * x[xi]; });
   return y;
 }
 std::vector<double> backward_data_reference(const Conv2dShape& s, const std::vector<double>& dy,
                                             const std::vector<double>& w) {
   std::vector<double> dx(static_cast<size_t>(s.x_size()), 0.0);
-  for_each_term(s, [&](int64_t yi, int64_t xi, int64_t wi) { dx[xi] += w[wi] * dy[yi]; });
+  test::for_each_conv2d_term(s,
+                             [&](int64_t yi, int64_t xi, int64_t wi) { dx[xi] += w[wi] * dy[yi]; });
   return dx;
 }
 std::vector<double> backward_weight_reference(const Conv2dShape& s, const std::vector<double>& x,
                                               const std::vector<double>& dy) {
   std::vector<double> dw(static_cast<size_t>(s.w_size()), 0.0);
-  for_each_term(s, [&](int64_t yi, int64_t xi, int64_t wi) { dw[wi] += x[xi] * dy[yi]; });
+  test::for_each_conv2d_term(s,
+                             [&](int64_t yi, int64_t xi, int64_t wi) { dw[wi] += x[xi] * dy[yi]; });
   return dw;
 }
 

@@ -15,6 +15,7 @@
 #include "kernels/cpu/conv2d_versions.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
+#include "tests/kernels/conv2d_terms.h"
 #include "tests/kernels/versions_check.h"
 
 namespace cudp {
@@ -97,24 +98,11 @@ std::vector<double> error_bounds(Pass pass, const Conv2dShape& s, const Inputs& 
                         : pass == Pass::BackwardData ? s.K * s.R * s.S
                                                      : s.N * P * Q;
   std::vector<double> sum_abs(static_cast<size_t>(size), 0.0);
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q)
-          for (int64_t c = 0; c < s.C; ++c)
-            for (int64_t r = 0; r < s.R; ++r)
-              for (int64_t t = 0; t < s.S; ++t) {
-                const int64_t h = p * s.stride - s.padding + r, w = q * s.stride - s.padding + t;
-                if (h < 0 || h >= s.H || w < 0 || w >= s.W) continue;
-                const int64_t yi = ((n * s.K + k) * P + p) * Q + q;
-                const int64_t xi = ((n * s.C + c) * s.H + h) * s.W + w;
-                const int64_t wi = ((k * s.C + c) * s.R + r) * s.S + t;
-                if (pass == Pass::Forward) sum_abs[yi] += std::fabs(double{in.w[wi]} * in.x[xi]);
-                if (pass == Pass::BackwardData)
-                  sum_abs[xi] += std::fabs(double{in.w[wi]} * in.dy[yi]);
-                if (pass == Pass::BackwardWeight)
-                  sum_abs[wi] += std::fabs(double{in.x[xi]} * in.dy[yi]);
-              }
+  test::for_each_conv2d_term(s, [&](int64_t yi, int64_t xi, int64_t wi) {
+    if (pass == Pass::Forward) sum_abs[yi] += std::fabs(double{in.w[wi]} * in.x[xi]);
+    if (pass == Pass::BackwardData) sum_abs[xi] += std::fabs(double{in.w[wi]} * in.dy[yi]);
+    if (pass == Pass::BackwardWeight) sum_abs[wi] += std::fabs(double{in.x[xi]} * in.dy[yi]);
+  });
   const double u = std::ldexp(1.0, -24);
   for (double& b : sum_abs) b = 2.0 * (terms + 2) * u * b + 1e-30;
   return sum_abs;
