@@ -33,6 +33,7 @@
 #include "parallel/device_group.h"
 #include "parallel/trace.h"
 #include "runtime/memory.h"
+#include "runtime/thread_pool.h"
 
 namespace cudp {
 
@@ -99,6 +100,20 @@ class Collectives {
   void broadcast_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n);
   void join(int ranks);
 
+  // A bucket cut into one part per rank (part_of), part q's work queued on
+  // rank q's COMPUTE stream; every rank must address every other's memory
+  // (collectives_parts.cpp, and parallel_trainer.h for when the trainers do it):
+  //   reduce_part     after every ready event: each edge of the reduce, level by
+  //       level, over part q: the sums and their order of reduce_bucket;
+  //   broadcast_part  part q of rank 0's elements to every other rank, after the
+  //       work queued so far on rank q's compute stream (the caller orders it
+  //       after the writes of the sender and the reads of the receivers).
+  static Range part_of(int64_t n, int ranks, int q);
+  void reduce_part(const std::vector<float*>& buffers, int64_t offset, int64_t n, int q,
+                   const std::vector<Event*>& ready, const char* phase);
+  void broadcast_part(const std::vector<float*>& buffers, int64_t offset, int64_t n, int q,
+                      const char* phase);
+
   const CollectiveOptions& options() const { return options_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
 
@@ -126,6 +141,9 @@ class Collectives {
   void run_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
                   const std::vector<Event*>& ready, bool broadcast);
   bool direct(const Edge& edge);
+  void check_part(const std::vector<float*>& buffers, int64_t n, int q, const char* what) const;
+  template <class Enqueue>
+  void on_part(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue);
 
   DeviceGroup& group_;
   CollectiveOptions options_;

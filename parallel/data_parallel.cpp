@@ -64,18 +64,33 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   if (out_rank >= active) out.compute.wait_for(out.copy);  // an idle output device
 
   // replicate: rank 0's params to every active replica, bucket by bucket on the
-  // copy streams; each replica's forward of a layer waits for its bucket only.
+  // copy streams (params_ready_[receiver]); each replica's forward of a layer
+  // waits for its bucket only. A bucket cut into parts (parallel_trainer.h) is
+  // sent by every rank's compute stream, part q by rank q (params_ready_[q]);
+  // the group is idle here, so nothing orders it after other work.
   std::vector<float*> buffers;
   for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().params());
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    collectives_.broadcast_bucket(buffers, buckets_[b].offset, buckets_[b].count);
+    const Replica::GradSlice bucket = buckets_[b];
+    if (in_parts(bucket.count, active)) {
+      for (int q = 0; q < active; ++q) {
+        collectives_.broadcast_part(buffers, bucket.offset, bucket.count, q, "broadcast");
+        group_[q].compute.record(params_ready_[q][b]);
+      }
+      continue;
+    }
+    collectives_.broadcast_bucket(buffers, bucket.offset, bucket.count);
     for (int r = 1; r < active; ++r) group_[r].copy.record(params_ready_[r][b]);
   }
   params_sent_ = active;
   for (int r = 0; r < active; ++r) {
     LogicalDevice& d = group_[r];
     replicas_[r]->forward(shards[r].size, tracer_, [&, r](std::size_t layer) {
-      if (r > 0 && bucket_of_[layer] >= 0) d.compute.wait(params_ready_[r][bucket_of_[layer]]);
+      const int b = bucket_of_[layer];
+      if (r == 0 || b < 0) return;
+      if (!in_parts(buckets_[b].count, active)) return d.compute.wait(params_ready_[r][b]);
+      for (int q = 0; q < active; ++q)
+        if (q != r) d.compute.wait(params_ready_[q][b]);
     });
   }
 

@@ -137,6 +137,10 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
     const Replica::GradSlice slice = buckets_[b];
     std::vector<Event*> ready;
     for (int r = 0; r < ranks; ++r) ready.push_back(&grads_ready_[r][b]);
+    if (in_parts(slice.count, ranks)) {
+      step_in_parts(grads, slice, ready, all_reduce, sgd_of);
+      continue;
+    }
     if (all_reduce)
       collectives_.all_reduce_bucket(grads, slice.offset, slice.count, ready);
     else
@@ -148,22 +152,13 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
       d.copy.wait(grads_ready_[r][b]);  // one rank alone has no edge that waited for it
       if (r == 0)  // dp: every replica has copied these parameters (step start)
         for (int to = 1; to < params_sent_; ++to) d.copy.wait(params_ready_[to][b]);
-      if (ranks == 1 || slice.count < options_.split_sgd_floats) {
+      if (ranks == 1 || slice.count < options_.split_bucket_floats) {
         sgd_slice(r, *sgd, r, d.copy, Lane::Copy, slice.offset, slice.count);
         continue;
       }
-      // A big bucket is stepped in parts (see the header). SGD is elementwise:
+      // A big bucket's SGD, in halves (see the header). SGD is elementwise:
       // where a part runs changes no bit.
       d.copy.record(reduced_[r][b]);
-      if (!all_reduce && shares_root_memory(ranks)) {  // dp: a slice on every rank
-        for (int q = 0; q < ranks; ++q) {
-          const int64_t begin = slice.count * q / ranks, end = slice.count * (q + 1) / ranks;
-          group_[q].compute.wait(reduced_[r][b]);
-          sgd_slice(r, *sgd, q, group_[q].compute, Lane::Compute, slice.offset + begin,
-                    end - begin);
-        }
-        continue;
-      }
       const int64_t half =
           slice.count / 2;  // the first on the copy stream, the rest after backward
       sgd_slice(r, *sgd, r, d.copy, Lane::Copy, slice.offset, half);
@@ -174,6 +169,29 @@ void ParallelTrainer::reduce_and_step(int ranks, bool all_reduce,
   for (int r = 0; r < ranks; ++r)
     if (Sgd* sgd = sgd_of(r)) sgd->set_steps_taken(sgd->steps_taken() + 1);
   collectives_.join(ranks);
+}
+
+void ParallelTrainer::step_in_parts(const std::vector<float*>& grads, Replica::GradSlice slice,
+                                    const std::vector<Event*>& ready, bool all_reduce,
+                                    const std::function<Sgd*(int)>& sgd_of) {
+  const int ranks = static_cast<int>(grads.size());
+  const char* phase = all_reduce ? "all_reduce" : "reduce";
+  for (int q = 0; q < ranks; ++q) {
+    collectives_.reduce_part(grads, slice.offset, slice.count, q, ready, phase);
+    if (all_reduce) collectives_.broadcast_part(grads, slice.offset, slice.count, q, phase);
+    // dp: rank 0's parameters, whose part q only rank q's broadcast read this
+    // step (data_parallel.cpp); ddp: part q of every replica's own.
+    const Range part = Collectives::part_of(slice.count, ranks, q);
+    for (int r = 0; r < ranks; ++r)
+      if (Sgd* sgd = sgd_of(r))
+        sgd_slice(r, *sgd, q, group_[q].compute, Lane::Compute, slice.offset + part.begin,
+                  part.end - part.begin);
+  }
+}
+
+bool ParallelTrainer::in_parts(int64_t count, int ranks) const {
+  return ranks > 1 && count >= options_.split_bucket_floats && options_.collectives.direct_reads &&
+         shares_root_memory(ranks);
 }
 
 bool ParallelTrainer::shares_root_memory(int ranks) const {

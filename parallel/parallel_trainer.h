@@ -37,9 +37,9 @@ struct ParallelOptions {
   int output_rank = 0;          // dp: where outputs are gathered and the loss computed
   bool check_replicas = false;  // ddp: compare every replica's params after each step
   Tracer* tracer = nullptr;     // null: no trace
-  // With several ranks, a bucket of this many floats or more splits its SGD
-  // between the copy and the compute stream (see reduce_and_step).
-  int64_t split_sgd_floats = int64_t{1} << 18;
+  // With several ranks, a bucket of this many floats or more (seed-pool's fc1)
+  // is cut into parts or halves (see reduce_and_step).
+  int64_t split_bucket_floats = int64_t{1} << 18;
 };
 
 using NetFactory = std::function<std::unique_ptr<Sequential>(Device device, uint64_t seed)>;
@@ -98,19 +98,28 @@ class ParallelTrainer {
   //                    an optimizer (sgd_of(r), or nullptr); then the compute
   //                    streams join. With dp's per-bucket broadcast, rank 0's
   //                    SGD of a bucket also waits until every receiver has
-  //                    copied those parameters (params_sent_ ranks). With
-  //                    several ranks, a bucket of split_sgd_floats or more
-  //                    (fc1's) is stepped in parts, on compute streams after
-  //                    backward: on CPU devices the copy worker yields to
-  //                    compute, so the SGD left when backward ends ran on one
-  //                    core while the other idled. dp: when every rank shares
-  //                    rank 0's memory (CPU devices, one GPU), each rank's
-  //                    compute stream steps a slice of rank 0's parameters;
-  //                    else (and in ddp) a rank steps the first half of its own
-  //                    on its copy stream and the rest on its compute stream.
+  //                    copied those parameters (params_sent_ ranks).
+  //   Big buckets       (split_bucket_floats or more, several ranks): on CPU
+  //                    devices a copy stream is one more thread on the same
+  //                    cores, and its work took a core from one replica at a
+  //                    time: that replica fell behind and the other waited. So
+  //                    where every rank addresses every other's memory (CPU
+  //                    devices, logical devices on one GPU; in_parts), the
+  //                    bucket is cut into one part per rank and rank q's
+  //                    compute stream does part q's share of everything:
+  //                    (dp) the broadcast at the step's start, and after its
+  //                    backward the reduce, (ddp) the all-reduce's broadcast,
+  //                    and the SGD of part q of every optimizer's parameters
+  //                    (step_in_parts). Elsewhere (GPUs apart) a rank steps the
+  //                    first half of its bucket on its copy stream and the rest
+  //                    on its compute stream after backward.
   void queue_backward(int active, int ranks);
   void reduce_and_step(int ranks, bool all_reduce, const std::function<Sgd*(int)>& sgd_of);
-  bool shares_root_memory(int ranks) const;  // ranks 1.. read rank 0's memory in place, free
+  void step_in_parts(const std::vector<float*>& grads, Replica::GradSlice slice,
+                     const std::vector<Event*>& ready, bool all_reduce,
+                     const std::function<Sgd*(int)>& sgd_of);
+  bool in_parts(int64_t count, int ranks) const;  // is this bucket cut into parts?
+  bool shares_root_memory(int ranks) const;       // ranks 1.. read rank 0's memory in place, free
   // Queues SGD on [offset, offset + n) of `owner`'s parameters on `on`, a stream of `runner`.
   void sgd_slice(int owner, Sgd& sgd, int runner, Stream& on, Lane lane, int64_t offset, int64_t n);
 

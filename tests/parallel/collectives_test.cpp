@@ -113,33 +113,33 @@ TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
         const std::size_t small = n > 100 ? 400 : 4, uneven = n > 100 ? 4000 : 12;
         for (std::size_t chunk : {small, uneven, std::size_t{1} << 20}) {
           for (bool direct : {false, true}) {
-          if (direct && chunk != small) continue;  // a direct edge has no chunks
-          Collectives c(group, {algorithm, chunk, direct});
-          const float expected = ranks * (ranks + 1) / 2.0f;
-          const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
-          {
-            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-            c.reduce(b.pointers(), n);
-            group.synchronize();
-            EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(n, expected), 0, 0, what));
-          }
-          {
-            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-            c.all_reduce(b.pointers(), n);
-            group.synchronize();
-            for (int r = 0; r < ranks; ++r)
-              EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0,
-                                          what + concat(" all_reduce rank ", r)));
-          }
-          {
-            RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-            const int root = ranks - 1;
-            c.broadcast(b.pointers(), n, root);
-            group.synchronize();
-            for (int r = 0; r < ranks; ++r)
-              EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, float(ranks)), 0, 0,
-                                          what + concat(" broadcast to rank ", r)));
-          }
+            if (direct && chunk != small) continue;  // a direct edge has no chunks
+            Collectives c(group, {algorithm, chunk, direct});
+            const float expected = ranks * (ranks + 1) / 2.0f;
+            const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
+            {
+              RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+              c.reduce(b.pointers(), n);
+              group.synchronize();
+              EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(n, expected), 0, 0, what));
+            }
+            {
+              RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+              c.all_reduce(b.pointers(), n);
+              group.synchronize();
+              for (int r = 0; r < ranks; ++r)
+                EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0,
+                                            what + concat(" all_reduce rank ", r)));
+            }
+            {
+              RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+              const int root = ranks - 1;
+              c.broadcast(b.pointers(), n, root);
+              group.synchronize();
+              for (int r = 0; r < ranks; ++r)
+                EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, float(ranks)), 0, 0,
+                                            what + concat(" broadcast to rank ", r)));
+            }
           }
         }
       }
@@ -221,6 +221,13 @@ TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
         c.join(ranks);
         group.synchronize();
         EXPECT_TRUE(test::all_identical(buckets.host(0), *expected, what + " buckets"));
+        // Cut into parts on the compute streams: each part runs every edge.
+        if (!direct) continue;
+        RankBuffers parts(group, ranks, values);
+        for (int q = 0; q < ranks; ++q)
+          c.reduce_part(parts.pointers(), 0, n, q, ready.pointers(), "reduce");
+        group.synchronize();
+        EXPECT_TRUE(test::all_identical(parts.host(0), *expected, what + " parts"));
       }
     }
   }
@@ -286,6 +293,64 @@ TEST(Collectives, BucketsOverlapLaterComputeAndJoin) {
       }
     }
   }
+}
+
+// A bucket cut into one part per rank, each on its rank's compute stream:
+// every element of [offset, offset + n) is summed (or sent) exactly once, the
+// rest is untouched, and a part waits for every rank's ready event (each rank
+// writes its first element late, after a sleep).
+TEST(Collectives, PartsCoverABucketOnceAndWaitForEveryRank) {
+  for (int ranks = 1; ranks <= 8; ++ranks) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{10007}}) {
+      DeviceGroup group(cpus(ranks), 0);
+      Collectives c(group, {});
+      const int64_t offset = 3, size = n + 5;
+      const std::string what = concat("N=", ranks, " n=", n);
+      int64_t covered = 0;
+      for (int q = 0; q < ranks; ++q) {
+        const Range part = Collectives::part_of(n, ranks, q);
+        EXPECT_EQ(part.begin, covered) << what;
+        covered = part.end;
+      }
+      EXPECT_EQ(covered, n) << what;
+      RankBuffers b(group, ranks, rank_plus_one(ranks, size));
+      std::vector<float*> p = b.pointers();
+      for (int r = 0; r < ranks; ++r) {
+        float* first = p[static_cast<std::size_t>(r)] + offset;
+        group[r].compute.enqueue([first, n, r] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          if (n > 0) first[0] = float(2 * (r + 1));
+        });
+      }
+      ReadyNow ready(group, ranks);
+      for (int q = 0; q < ranks; ++q) c.reduce_part(p, offset, n, q, ready.pointers(), "reduce");
+      group.synchronize();
+      const float sum = float(ranks * (ranks + 1) / 2);
+      std::vector<float> want(static_cast<std::size_t>(size), 1.0f);
+      for (int64_t i = offset; i < offset + n; ++i) want[static_cast<std::size_t>(i)] = sum;
+      if (n > 0) want[static_cast<std::size_t>(offset)] = 2 * sum;
+      EXPECT_TRUE(test::all_identical(b.host(0), want, what + " reduce"));
+      for (int q = 0; q < ranks; ++q) c.broadcast_part(p, offset, n, q, "broadcast");
+      group.synchronize();
+      for (int r = 1; r < ranks; ++r) {
+        // outside the bucket: the rank's own values; inside: rank 0's sum
+        std::vector<float> got = b.host(r);
+        for (int64_t i = 0; i < size; ++i)
+          if (i < offset || i >= offset + n)
+            EXPECT_EQ(got[static_cast<std::size_t>(i)], float(r + 1)) << what << " rank " << r;
+        EXPECT_TRUE(test::all_identical(
+            std::vector<float>(got.begin() + offset, got.begin() + offset + n),
+            std::vector<float>(want.begin() + offset, want.begin() + offset + n),
+            what + concat(" broadcast to ", r)));
+      }
+    }
+  }
+  DeviceGroup group(cpus(2), 0);
+  Collectives c(group, {});
+  RankBuffers b(group, 2, rank_plus_one(2, 4));
+  ReadyNow ready(group, 2);
+  EXPECT_THROW(c.reduce_part(b.pointers(), 0, 4, 2, ready.pointers(), "reduce"), Error);
+  EXPECT_THROW(c.broadcast_part(b.pointers(), 0, 4, -1, "broadcast"), Error);
 }
 
 TEST(Collectives, ASubsetOfRanksAndAnotherRoot) {

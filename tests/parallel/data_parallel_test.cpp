@@ -96,19 +96,26 @@ TEST(DataParallel, RerunsChunkSizesEdgesAndOutputDeviceChangeNoBit) {
   }
 }
 
-// Big buckets step their SGD in parts (dp: a slice on every rank's compute
-// stream; ddp: the copy and the compute stream); with a low threshold every
-// bucket of the test net does, with a high one none does.
-TEST(DataParallel, SplittingTheSgdOfABucketChangesNoBit) {
+// Big buckets are cut into parts, one per rank, on the compute streams (CPU
+// devices share memory): dp's broadcast, the reduce (or all-reduce) and SGD.
+// With a low threshold every bucket of the test net is, with a high one none
+// is; 4 ranks give the tree a level whose edge does not touch rank 0.
+TEST(DataParallel, CuttingBucketsIntoPartsChangesNoBit) {
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
-    const auto batches = make_batches(kSteps, 9, 41);
-    ParallelOptions whole = mode(m), split = mode(m);
-    whole.split_sgd_floats = int64_t{1} << 40;
-    split.split_sgd_floats = 1;
-    const Trained a = test::train_parallel(batches, 3, whole);
-    const Trained b = test::train_parallel(batches, 3, split);
-    EXPECT_TRUE(test::all_identical(a.params, b.params, "split SGD"));
-    EXPECT_TRUE(test::all_identical(a.losses, b.losses, "split SGD losses"));
+    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+      const auto batches = make_batches(kSteps, 10, 41);  // 4 ranks: 3, 3, 3, 1
+      ParallelOptions whole = mode(m, algorithm), split = mode(m, algorithm);
+      whole.split_bucket_floats = int64_t{1} << 40;
+      split.split_bucket_floats = 1;
+      for (int ranks : {3, 4}) {
+        const std::string what =
+            concat(parallel_mode_name(m), " ", reduce_algorithm_name(algorithm), " N=", ranks);
+        const Trained a = test::train_parallel(batches, ranks, whole);
+        const Trained b = test::train_parallel(batches, ranks, split);
+        EXPECT_TRUE(test::all_identical(a.params, b.params, what + " parts"));
+        EXPECT_TRUE(test::all_identical(a.losses, b.losses, what + " parts' losses"));
+      }
+    }
   }
 }
 
