@@ -25,14 +25,11 @@ constexpr int kHelpDepth = 4;  // a wait that waits on a wait that ...
 constexpr std::chrono::milliseconds kRecheck{1};
 
 // Sleeps after a try that ran nothing: on the blocking event if there is one,
-// else on the helper's own condition (`own`, with `lock` held on its mutex).
-template <class Done>
-void sleep_after(const CpuWorker::Help& help, std::condition_variable& own,
-                 std::unique_lock<std::mutex>& lock, Done done) {
-  if (help.kind != CpuWorker::Help::Blocked) {
-    own.wait_for(lock, kRecheck, done);
-    return;
-  }
+// else on the helper's own condition (sleep_own(), with `lock` held on its mutex).
+template <class SleepOwn>
+void sleep_after(const CpuWorker::Help& help, std::unique_lock<std::mutex>& lock,
+                 SleepOwn sleep_own) {
+  if (help.kind != CpuWorker::Help::Blocked) return sleep_own();
   lock.unlock();
   {
     std::unique_lock<std::mutex> blocked(help.event->mutex);
@@ -76,7 +73,8 @@ void CpuEvent::wait_until(uint64_t generation, const std::weak_ptr<CpuWorker>& p
     lock.unlock();
     const CpuWorker::Help help = helped->help(kHelpDepth);
     lock.lock();
-    if (help.kind != CpuWorker::Help::Ran && !is_done()) sleep_after(help, done, lock, is_done);
+    if (help.kind != CpuWorker::Help::Ran && !is_done())
+      sleep_after(help, lock, [&] { done.wait_for(lock, kRecheck, is_done); });
   }
 }
 
@@ -116,15 +114,28 @@ void CpuWorker::synchronize() {
   auto is_done = [&] { return finished >= target; };
   while (!is_done()) {
     if (!background) {
-      idle.wait(lock, is_done);
+      sleep_until_finished(lock, target, false);
       break;
     }
     lock.unlock();
     const Help help = this->help(kHelpDepth);
     lock.lock();
-    if (help.kind != Help::Ran && !is_done()) sleep_after(help, idle, lock, is_done);
+    if (help.kind != Help::Ran && !is_done())
+      sleep_after(help, lock, [&] { sleep_until_finished(lock, target, true); });
   }
   if (error) std::rethrow_exception(std::exchange(error, nullptr));
+}
+
+void CpuWorker::sleep_until_finished(std::unique_lock<std::mutex>& lock, uint64_t target,
+                                     bool recheck) {
+  const auto deadline = std::chrono::steady_clock::now() + kRecheck;
+  while (finished < target) {
+    notify_at = std::min(notify_at, target);  // again after each wake: it may have been reset
+    if (!recheck)
+      idle.wait(lock);
+    else if (idle.wait_until(lock, deadline) == std::cv_status::timeout)
+      return;
+  }
 }
 
 bool CpuWorker::front_ready() {
@@ -171,7 +182,10 @@ void CpuWorker::run_front(std::unique_lock<std::mutex>& lock) {
   running = false;
   if (thrown && !error) error = thrown;
   ++finished;
-  idle.notify_all();
+  if (finished >= notify_at) {
+    notify_at = kNever;
+    idle.notify_all();
+  }
   wake.notify_one();  // the worker may be waiting for `running` to clear
 }
 
