@@ -286,6 +286,9 @@ EvalStats ParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
       }
       stats.samples += n;
     }
+    // Idle afterwards, as after a step, also when `data` is empty and the
+    // replicate above is still on its way: a step's parts assume it.
+    group_.synchronize();
   });
   if (stats.samples) stats.loss /= stats.samples;
   return stats;
