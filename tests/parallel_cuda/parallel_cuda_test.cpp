@@ -88,20 +88,19 @@ TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
     for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
       for (int64_t n : {0, 1, 7, (3 << 20) / 4 + 3}) {
         for (bool direct : {true, false}) {
-        Collectives c(group, {a, std::size_t{1} << 20, direct});
-        std::vector<Buffer<float>> owned;
-        std::vector<float*> buffers;
-        for (int r = 0; r < ranks; ++r) {
-          owned.push_back(from_host_vector(std::vector<float>(n, float(r + 1)), cuda_device(0)));
-          buffers.push_back(owned.back().data());
-        }
-        c.all_reduce(buffers, n);
-        group.synchronize();
-        for (int r = 0; r < ranks; ++r)
-          EXPECT_TRUE(test::all_close(to_host_vector(owned[r]),
-                                      std::vector<float>(n, ranks * (ranks + 1) / 2.0f), 0, 0,
-                                      concat("N=", ranks, " n=", n, " rank ", r,
-                                             direct ? " direct" : " copy")));
+          Collectives c(group, {a, std::size_t{1} << 20, direct});
+          std::vector<Buffer<float>> owned;
+          std::vector<float*> buffers;
+          for (int r = 0; r < ranks; ++r) {
+            owned.push_back(from_host_vector(std::vector<float>(n, float(r + 1)), cuda_device(0)));
+            buffers.push_back(owned.back().data());
+          }
+          c.all_reduce(buffers, n);
+          group.synchronize();
+          for (int r = 0; r < ranks; ++r)
+            EXPECT_TRUE(test::all_close(
+                to_host_vector(owned[r]), std::vector<float>(n, ranks * (ranks + 1) / 2.0f), 0, 0,
+                concat("N=", ranks, " n=", n, " rank ", r, direct ? " direct" : " copy")));
         }
       }
     }
@@ -118,21 +117,28 @@ TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
   std::vector<float> ref(static_cast<std::size_t>(net->param_count()));
   copy_bytes(ctx, ref.data(), cpu_device(), net->params(), cuda_device(0), ref.size() * 4);
   synchronize(ctx);
-  // Both edges of the gradient buckets: pushed in place, and copied through scratch.
+  // Both edges of the gradient buckets: pushed in place, and copied through
+  // scratch; and every bucket cut into parts on the compute streams (seed-pool
+  // cuts only fc1's, the small test net none by default).
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
-    for (bool direct : {true, false}) {
-    DeviceGroup group(on_gpu0(3), 3);
-    ParallelOptions options = test::mode(m);
-    options.collectives.direct_reads = direct;
-    auto parallel = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
-    for (const auto& b : batches) parallel->step(b.x.data(), b.y.data(), b.size());
-    std::vector<float> got(ref.size());
-    Context pctx{cuda_device(0)};
-    copy_bytes(pctx, got.data(), cpu_device(), parallel->net().params(), cuda_device(0),
-               got.size() * 4);
-    synchronize(pctx);
-    EXPECT_TRUE(test::all_close(got, ref, 1e-6, 1e-4,
-                                concat(parallel_mode_name(m), direct ? " direct" : " copy")));
+    for (int edges : {0, 1, 2}) {
+      const bool direct = edges != 1, parts = edges == 2;
+      DeviceGroup group(on_gpu0(3), 3);
+      ParallelOptions options = test::mode(m);
+      options.collectives.direct_reads = direct;
+      if (parts) options.split_bucket_floats = 1;
+      auto parallel =
+          make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+      for (const auto& b : batches) parallel->step(b.x.data(), b.y.data(), b.size());
+      std::vector<float> got(ref.size());
+      Context pctx{cuda_device(0)};
+      copy_bytes(pctx, got.data(), cpu_device(), parallel->net().params(), cuda_device(0),
+                 got.size() * 4);
+      synchronize(pctx);
+      EXPECT_TRUE(test::all_close(got, ref, 1e-6, 1e-4,
+                                  concat(parallel_mode_name(m), parts    ? " parts"
+                                                                : direct ? " direct"
+                                                                         : " copy")));
     }
   }
 }
@@ -191,7 +197,6 @@ std::vector<LevelRate> reduce_level_rates(bool direct, const std::vector<float*>
   return best;
 }
 
-
 TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
   REQUIRE_GPUS(1);
   const int64_t n = 2141514;
@@ -219,11 +224,12 @@ TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
   double worst = 1e30;
   for (std::size_t l = 0; l < direct.size(); ++l) {
     EXPECT_EQ(direct[l].bytes, copied[l].bytes) << "level " << l;
-    std::printf("level %zu (%lld bytes): peer_add %.1f GB/s (%.0f%%), copy + add %.1f GB/s "
-                "(%.0f%%); plain device-to-device copy %.1f GB/s\n",
-                l, static_cast<long long>(direct[l].bytes), direct[l].gb_per_s,
-                100 * direct[l].gb_per_s / plain, copied[l].gb_per_s,
-                100 * copied[l].gb_per_s / plain, plain);
+    std::printf(
+        "level %zu (%lld bytes): peer_add %.1f GB/s (%.0f%%), copy + add %.1f GB/s "
+        "(%.0f%%); plain device-to-device copy %.1f GB/s\n",
+        l, static_cast<long long>(direct[l].bytes), direct[l].gb_per_s,
+        100 * direct[l].gb_per_s / plain, copied[l].gb_per_s, 100 * copied[l].gb_per_s / plain,
+        plain);
     worst = std::min(worst, direct[l].gb_per_s / plain);
   }
   EXPECT_GE(worst, 0.8);
