@@ -138,11 +138,13 @@ class ParallelTrainer {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<std::unique_ptr<CrossEntropyLoss>> eval_losses_;  // per rank, reduction mean
   std::vector<TimeMark> step_begin_;
-  std::vector<int> bucket_of_;                    // per layer: its bucket, or -1
-  std::vector<Replica::GradSlice> buckets_;       // in forward (flat buffer) order
-  std::vector<std::vector<Event>> grads_ready_;   // [rank][bucket], on compute
-  std::vector<std::vector<Event>> params_ready_;  // [rank][bucket], dp, on copy
-  std::vector<std::vector<Event>> reduced_;       // [rank][bucket], on copy, split SGD
+  std::vector<int> bucket_of_;                   // per layer: its bucket, or -1
+  std::vector<Replica::GradSlice> buckets_;      // in forward (flat buffer) order
+  std::vector<std::vector<Event>> grads_ready_;  // [rank][bucket], on compute
+  // dp, [rank][bucket]: a whole bucket arrived at receiver `rank` (its copy
+  // stream); a bucket in parts: sender `rank` sent its part (its compute stream)
+  std::vector<std::vector<Event>> params_ready_;
+  std::vector<std::vector<Event>> reduced_;  // [rank][bucket], on copy: a big bucket's halves
   int params_sent_ = 0;  // dp: ranks 1..params_sent_-1 received rank 0's params this step
   int64_t steps_ = 0;
   double communication_ms_ = 0;
