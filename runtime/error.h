@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace cudp {
 
@@ -27,6 +28,27 @@ std::string concat(const Parts&... parts) {
 template <class... Parts>
 [[noreturn]] void fail(const Parts&... parts) {
   throw Error(concat(parts...));
+}
+
+// An error about one named parameter of a library call: `parameter` is the
+// library's own name for it ("devices", "chunk_bytes", "output_rank"), never a
+// command-line flag; what() is "parameter: message". The app that took the
+// value from a flag rewrites it as "--flag: message" (apps/flag_errors.h), so
+// no library folder names a flag.
+class ParameterError : public Error {
+ public:
+  ParameterError(std::string parameter, const std::string& message)
+      : Error(parameter + ": " + message), parameter_(std::move(parameter)), message_(message) {}
+  const std::string& parameter() const { return parameter_; }
+  const std::string& message() const { return message_; }  // without the parameter's name
+
+ private:
+  std::string parameter_, message_;
+};
+
+template <class... Parts>
+[[noreturn]] void fail_parameter(const std::string& parameter, const Parts&... parts) {
+  throw ParameterError(parameter, concat(parts...));
 }
 
 }  // namespace cudp
