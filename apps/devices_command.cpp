@@ -5,7 +5,7 @@
 
 #include "apps/cli.h"
 #include "apps/flags.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/cuda_info.h"
 #include "runtime/device_spec.h"
 

@@ -10,7 +10,7 @@
 #include "kernels/sgd.h"
 #include "parallel/parallel_trainer.h"
 #include "runtime/device.h"
-#include "runtime/tensor.h"
+#include "runtime/shape.h"
 
 namespace cudp {
 

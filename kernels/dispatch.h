@@ -8,16 +8,8 @@
 #pragma once
 
 #include "runtime/context.h"
+#include "runtime/cuda_info.h"  // fail_no_cuda_backend
 #include "runtime/error.h"
-
-namespace cudp {
-
-[[noreturn]] inline void fail_no_cuda_backend(const char* op) {
-  fail(op, ": a CUDA device was given, but this build of cudp has no CUDA backend ",
-       "(configured with -DCUDP_CUDA=OFF or without a CUDA compiler)");
-}
-
-}  // namespace cudp
 
 #if CUDP_HAVE_CUDA
 #define CUDP_DISPATCH(ctx, op, ...) \

@@ -13,7 +13,7 @@
 
 #include "model/rng.h"
 #include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/shape.h"
 
 namespace cudp {
 

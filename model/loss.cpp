@@ -30,12 +30,11 @@ float CrossEntropyLoss::value(const Context& ctx) {
   float loss = 0.0f;
   int32_t bad_row = -1;
   copy_bytes(ctx, &loss, host, loss_.data(), loss_.device(), sizeof loss);
-  copy_bytes(ctx, &bad_row, host, first_bad_row_.data(), first_bad_row_.device(), sizeof bad_row);
-  synchronize(ctx);
+  // One wait for both: download waits for ctx's stream, the loss copy included.
+  download(ctx, &bad_row, first_bad_row_.data(), first_bad_row_.device(), sizeof bad_row);
   if (bad_row >= 0) {
     int32_t target = 0;
-    copy_bytes(ctx, &target, host, targets_ + bad_row, loss_.device(), sizeof target);
-    synchronize(ctx);
+    download(ctx, &target, targets_ + bad_row, loss_.device(), sizeof target);
     fail("cross_entropy: target ", target, " at row ", bad_row, " is out of range [0, ", classes_,
          ")");
   }

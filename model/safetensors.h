@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/tensor.h"
+#include "runtime/shape.h"
 
 namespace cudp {
 

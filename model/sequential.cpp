@@ -74,8 +74,7 @@ void Sequential::init(uint64_t seed) {
   }
   if (host.empty()) return;
   const Context ctx{device_};
-  copy_bytes(ctx, params_.data(), device_, host.data(), cpu_device(), params_.bytes());
-  synchronize(ctx);
+  upload(ctx, params_.data(), device_, host.data(), params_.bytes());
 }
 
 void Sequential::reserve(int64_t N) {

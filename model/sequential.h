@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/layer.h"
+#include "runtime/memory.h"
 
 namespace cudp {
 

@@ -33,9 +33,7 @@ void Trainer::upload(const float* host_x, const int32_t* host_y, int64_t N) {
 int64_t Trainer::count_correct(const float* logits, int64_t N) {
   const int64_t classes = net_.classes();
   host_logits_.resize(static_cast<size_t>(N * classes));
-  copy_bytes(ctx_, host_logits_.data(), cpu_device(), logits, ctx_.device,
-             host_logits_.size() * sizeof(float));
-  synchronize(ctx_);
+  download(ctx_, host_logits_.data(), logits, ctx_.device, host_logits_.size() * sizeof(float));
   int64_t correct = 0;
   for (int64_t i = 0; i < N; ++i) {
     const float* row = host_logits_.data() + i * classes;

@@ -2,7 +2,7 @@
 //
 // One reduce edge, rank `to` pulling rank `from`'s buffer, chunk k in slot k%2:
 //   to.copy:    wait freed[slot]   (the add that last read this slot is done)
-//               copy_peer chunk k -> scratch[slot]
+//               copy_async chunk k -> scratch[slot]
 //   to.compute: wait for to.copy   (chunk k has arrived)
 //               axpy  buffer[to][chunk k] += scratch[slot]
 //               record freed[slot]
@@ -18,7 +18,7 @@
 #include <algorithm>
 
 #include "kernels/axpy.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -148,8 +148,8 @@ void Collectives::copy_and_add(const Edge& edge, float* sum, const float* part, 
     to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
     traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", {len * 4, edge.from, edge.to, phase},
            [&] {
-             copy_peer(to.device, staged, from_device, part + offset,
-                       static_cast<std::size_t>(len) * 4, to.copy);
+             copy_async(to.copy, staged, to.device, part + offset, from_device,
+                        static_cast<std::size_t>(len) * 4);
            });
     adder.wait_for(to.copy);
     float* const y = sum + offset;
@@ -179,9 +179,8 @@ void Collectives::add_in_place(const Edge& edge, const std::vector<float*>& buff
   to.compute.wait_for(from.compute);  // from's partial sum is final
   const Context ctx = to.context();
   const TraceArgs args{n * 4, edge.from, edge.to, phase};
-  traced(tracer_, to.compute, edge.to, Lane::Compute, "peer_add", args, [&] {
-    to.compute.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); });
-  });
+  traced(tracer_, to.compute, edge.to, Lane::Compute, "peer_add", args,
+         [&] { to.compute.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
   from.compute.wait_for(to.compute);  // from may overwrite its buffer once it is read
 }
 
@@ -245,12 +244,13 @@ void Collectives::run_bucket(const std::vector<float*>& buffers, int64_t offset,
   for (const auto& level : broadcast_levels(ranks, options_.algorithm, 0)) {
     for (const Edge& edge : level) {
       LogicalDevice& to = group_[edge.to];
-      to.copy.wait_for(group_[edge.from].copy);  // the sender holds the final sum
+      to.copy.wait_for(group_[edge.from].copy);                 // the sender holds the final sum
       to.copy.wait(*ready[static_cast<std::size_t>(edge.to)]);  // its own backward wrote it
       traced(tracer_, to.copy, edge.to, Lane::Copy, "copy",
-             {static_cast<int64_t>(bytes), edge.from, edge.to, phase},
-             [&] { copy_peer(to.device, at(edge.to), group_[edge.from].device, at(edge.from),
-                             bytes, to.copy); });
+             {static_cast<int64_t>(bytes), edge.from, edge.to, phase}, [&] {
+               copy_async(to.copy, at(edge.to), to.device, at(edge.from), group_[edge.from].device,
+                          bytes);
+             });
     }
   }
 }
@@ -260,13 +260,12 @@ void Collectives::reduce_bucket(const std::vector<float*>& buffers, int64_t offs
   run_bucket(buffers, offset, n, ready, false);
 }
 
-void Collectives::all_reduce_bucket(const std::vector<float*>& buffers, int64_t offset,
-                                    int64_t n, const std::vector<Event*>& ready) {
+void Collectives::all_reduce_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n,
+                                    const std::vector<Event*>& ready) {
   run_bucket(buffers, offset, n, ready, true);
 }
 
-void Collectives::broadcast_bucket(const std::vector<float*>& buffers, int64_t offset,
-                                   int64_t n) {
+void Collectives::broadcast_bucket(const std::vector<float*>& buffers, int64_t offset, int64_t n) {
   check(buffers, n, 0, "broadcast");
   if (buffers.size() == 1 || n == 0) return;
   const int ranks = static_cast<int>(buffers.size());
@@ -279,9 +278,9 @@ void Collectives::broadcast_bucket(const std::vector<float*>& buffers, int64_t o
       to.copy.wait_for(to.compute);  // nothing on the receiver still reads its old values
       traced(tracer_, to.copy, edge.to, Lane::Copy, "copy",
              {static_cast<int64_t>(bytes), edge.from, edge.to, "broadcast"}, [&] {
-               copy_peer(to.device, buffers[static_cast<std::size_t>(edge.to)] + offset,
-                         from.device, buffers[static_cast<std::size_t>(edge.from)] + offset,
-                         bytes, to.copy);
+               copy_async(to.copy, buffers[static_cast<std::size_t>(edge.to)] + offset, to.device,
+                          buffers[static_cast<std::size_t>(edge.from)] + offset, from.device,
+                          bytes);
              });
     }
   }
@@ -325,8 +324,8 @@ void Collectives::run_broadcast(const std::vector<float*>& buffers, int64_t n, i
       to.copy.wait_for(to.compute);  // nothing on the receiver still reads its buffer
       const TraceArgs args{static_cast<int64_t>(bytes), edge.from, edge.to, phase};
       traced(tracer_, to.copy, edge.to, Lane::Copy, "copy", args, [&] {
-        copy_peer(to.device, buffers[static_cast<std::size_t>(edge.to)], from.device,
-                  buffers[static_cast<std::size_t>(edge.from)], bytes, to.copy);
+        copy_async(to.copy, buffers[static_cast<std::size_t>(edge.to)], to.device,
+                   buffers[static_cast<std::size_t>(edge.from)], from.device, bytes);
       });
     }
   }

@@ -8,7 +8,7 @@
 // the same order as reduce_bucket: cutting a bucket changes no bit.
 #include "kernels/axpy.h"
 #include "parallel/collectives.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -74,8 +74,8 @@ void Collectives::broadcast_part(const std::vector<float*>& buffers, int64_t off
   const float* const root = buffers[0] + offset + part.begin;
   for (int r = 1; r < ranks; ++r)
     on_part(q, "copy", {static_cast<int64_t>(bytes), 0, r, phase}, [&] {
-      copy_peer(group_[r].device, buffers[static_cast<std::size_t>(r)] + offset + part.begin,
-                group_[0].device, root, bytes, s);
+      copy_async(s, buffers[static_cast<std::size_t>(r)] + offset + part.begin, group_[r].device,
+                 root, group_[0].device, bytes);
     });
 }
 

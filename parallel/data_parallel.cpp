@@ -11,7 +11,7 @@
 #include "parallel/data_parallel.h"
 
 #include "kernels/axpy.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -57,8 +57,8 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   // each compute stream waits for its copy stream there (the labels included).
   out.copy.wait_for(out.compute);
   traced(tracer_, out.copy, out_rank, Lane::Copy, "copy", {B * 4, -1, out_rank, "scatter"}, [&] {
-    copy_peer(out.device, labels_.data(), cpu_device(), host_y, static_cast<std::size_t>(B) * 4,
-              out.copy);
+    copy_async(out.copy, labels_.data(), out.device, host_y, cpu_device(),
+               static_cast<std::size_t>(B) * 4);
   });
   scatter(shards, host_x, nullptr);
   if (out_rank >= active) out.compute.wait_for(out.copy);  // an idle output device
@@ -100,8 +100,8 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
     const int64_t bytes = shards[r].size * classes * 4;
     if (r != out_rank) out.compute.wait_for(group_[r].compute);
     traced(tracer_, out.compute, out_rank, Lane::Copy, "copy", {bytes, r, out_rank, "gather"}, [&] {
-      copy_peer(out.device, logits_.data() + shards[r].offset * classes, group_[r].device,
-                replicas_[r]->logits(), static_cast<std::size_t>(bytes), out.compute);
+      copy_async(out.compute, logits_.data() + shards[r].offset * classes, out.device,
+                 replicas_[r]->logits(), group_[r].device, static_cast<std::size_t>(bytes));
     });
   }
   TimeMark gather_end = out.compute.mark();
@@ -126,9 +126,9 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
     TimeMark begin = d.compute.mark();
     if (r != out_rank) d.compute.wait(loss_ready_);
     traced(tracer_, d.compute, r, Lane::Copy, "copy", {bytes, out_rank, r, "scatter_grad"}, [&] {
-      copy_peer(d.device, replicas_[r]->dlogits(), out.device,
-                dlogits_.data() + shards[r].offset * classes, static_cast<std::size_t>(bytes),
-                d.compute);
+      copy_async(d.compute, replicas_[r]->dlogits(), d.device,
+                 dlogits_.data() + shards[r].offset * classes, out.device,
+                 static_cast<std::size_t>(bytes));
     });
     TimeMark end = d.compute.mark();
     if (tracer_) tracer_->span(r, Lane::Compute, "scatter_grad", begin, end);
@@ -142,9 +142,8 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   StepStats stats;
   stats.samples = B;
   host_logits_.resize(static_cast<std::size_t>(B * classes));
-  copy_bytes(out_ctx, host_logits_.data(), cpu_device(), logits_.data(), out.device,
-             host_logits_.size() * sizeof(float));
-  synchronize(out_ctx);
+  download(out_ctx, host_logits_.data(), logits_.data(), out.device,
+           host_logits_.size() * sizeof(float));
   stats.correct = correct_in(host_logits_.data(), host_y, B);
   stats.loss = loss_.value(out_ctx);
   check_loss(stats.loss);

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "kernels/axpy.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -51,16 +51,13 @@ void DistributedTrainer::restored(int64_t steps) {
   std::vector<float> host(root.momentum_buffer() ? n : 0);
   if (!host.empty()) {  // through the host: once per resume, any pair of devices
     const Context ctx{group_[0].device};
-    copy_bytes(ctx, host.data(), cpu_device(), root.momentum_buffer(), group_[0].device, n * 4);
-    synchronize(ctx);
+    download(ctx, host.data(), root.momentum_buffer(), group_[0].device, n * 4);
   }
   for (int r = 1; r < group_.size(); ++r) {
     sgds_[r]->set_steps_taken(root.steps_taken());
     if (host.empty()) continue;
     const Context ctx{group_[r].device};
-    copy_bytes(ctx, sgds_[r]->momentum_buffer(), group_[r].device, host.data(), cpu_device(),
-               n * 4);
-    synchronize(ctx);
+    upload(ctx, sgds_[r]->momentum_buffer(), group_[r].device, host.data(), n * 4);
   }
 }
 
@@ -111,9 +108,8 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
     loss_ready_[r].synchronize();
     const Context ctx = group_[r].context();
     host_logits_.resize(static_cast<std::size_t>(shards[r].size * classes));
-    copy_bytes(ctx, host_logits_.data(), cpu_device(), replicas_[r]->logits(), ctx.device,
-               host_logits_.size() * sizeof(float));
-    synchronize(ctx);
+    download(ctx, host_logits_.data(), replicas_[r]->logits(), ctx.device,
+             host_logits_.size() * sizeof(float));
     stats.correct += correct_in(host_logits_.data(), host_y + shards[r].offset, shards[r].size);
     try {
       total += losses_[r]->value(ctx);
@@ -139,9 +135,7 @@ void DistributedTrainer::check_replicas() {
   auto host_params = [&](int r) {
     std::vector<float> values(n);
     const Context ctx = group_[r].context();
-    copy_bytes(ctx, values.data(), cpu_device(), replicas_[r]->net().params(), ctx.device,
-               n * sizeof(float));
-    synchronize(ctx);
+    download(ctx, values.data(), replicas_[r]->net().params(), ctx.device, n * sizeof(float));
     return values;
   };
   const std::vector<float> reference = host_params(0);

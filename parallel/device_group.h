@@ -3,7 +3,7 @@
 // Rank r is the r-th device of the list (`cuda:0,0` is two ranks on GPU 0;
 // `cpu:4` is four ranks sharing the host's memory). Each rank owns:
 //   compute  the stream its kernels run on (layers, loss, adds, SGD);
-//   copy     the stream its INCOMING copies run on (copy_peer pulls), so that
+//   copy     the stream its INCOMING copies run on (copy_async pulls), so that
 //            copying chunk i+1 overlaps adding chunk i, as a GPU's copy engine
 //            overlaps its SMs;
 //   seed     seed + rank (DESIGN.md: each logical device has its own seed).
@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "parallel/stream.h"
+#include "runtime/stream.h"
 
 namespace cudp {
 

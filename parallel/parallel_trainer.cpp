@@ -11,7 +11,7 @@
 #include "kernels/sgd.h"
 #include "parallel/data_parallel.h"
 #include "parallel/ddp.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -95,13 +95,13 @@ void ParallelTrainer::scatter(const std::vector<Shard>& shards, const float* hos
     d.copy.wait_for(d.compute);  // x and y are not in use any more
     const int64_t x_bytes = s.size * replica.sample_numel() * 4;
     traced(tracer_, d.copy, r, Lane::Copy, "copy", {x_bytes, -1, r, "scatter"}, [&] {
-      copy_peer(d.device, replica.x(), cpu_device(), host_x + s.offset * replica.sample_numel(),
-                static_cast<std::size_t>(x_bytes), d.copy);
+      copy_async(d.copy, replica.x(), d.device, host_x + s.offset * replica.sample_numel(),
+                 cpu_device(), static_cast<std::size_t>(x_bytes));
     });
     if (host_y) {
       traced(tracer_, d.copy, r, Lane::Copy, "copy", {s.size * 4, -1, r, "scatter"}, [&] {
-        copy_peer(d.device, replica.y(), cpu_device(), host_y + s.offset,
-                  static_cast<std::size_t>(s.size) * 4, d.copy);
+        copy_async(d.copy, replica.y(), d.device, host_y + s.offset, cpu_device(),
+                   static_cast<std::size_t>(s.size) * 4);
       });
     }
     traced(tracer_, d.compute, r, Lane::Compute, "scatter", {},
@@ -278,9 +278,8 @@ EvalStats ParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
       for (std::size_t r = 0; r < shards.size(); ++r) {
         const Context ctx = replicas_[r]->device().context();
         logits.resize(static_cast<std::size_t>(shards[r].size * classes));
-        copy_bytes(ctx, logits.data(), cpu_device(), replicas_[r]->logits(), ctx.device,
-                   logits.size() * sizeof(float));
-        synchronize(ctx);
+        download(ctx, logits.data(), replicas_[r]->logits(), ctx.device,
+                 logits.size() * sizeof(float));
         stats.correct += correct_in(logits.data(), y.data() + shards[r].offset, shards[r].size);
         stats.loss += static_cast<double>(eval_losses_[r]->value(ctx)) * shards[r].size;
       }

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "parallel/stream.h"
+#include "runtime/stream.h"
 
 namespace cudp {
 

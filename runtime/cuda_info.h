@@ -14,4 +14,8 @@ bool cuda_built();            // compiled with the CUDA backend
 int cuda_device_count();      // 0 when no GPU can be used, never throws
 std::string cuda_unavailable_reason();  // why the count is 0 ("" when it is not)
 
+// The one error for a CUDA device in a build without the CUDA backend; `what`
+// names the operation (an op, a stream, a copy).
+[[noreturn]] void fail_no_cuda_backend(const char* what);
+
 }  // namespace cudp

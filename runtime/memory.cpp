@@ -1,4 +1,4 @@
-// Allocation and copies across devices; see memory.h.
+// Allocation, filling and synchronizing a context; see memory.h.
 //
 // CPU memory is 64-byte aligned. The CUDA branches exist only in a CUDA build;
 // in a CPU-only build a CUDA device is an error here too (it should never get
@@ -8,21 +8,16 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/cuda_info.h"
 #include "runtime/error.h"
 #if CUDP_HAVE_CUDA
-#include "runtime/cuda/memory_cuda.h"
+#include "runtime/cuda/shim.h"
 #endif
 
 namespace cudp {
 namespace {
 
 constexpr std::size_t kCpuAlignment = 64;
-
-#if !CUDP_HAVE_CUDA
-[[noreturn]] void fail_no_cuda(const char* what) {
-  fail(what, ": a CUDA device was given, but this build of cudp has no CUDA backend");
-}
-#endif
 
 }  // namespace
 
@@ -35,9 +30,9 @@ void* device_malloc(Device device, std::size_t bytes) {
     return ptr;
   }
 #if CUDP_HAVE_CUDA
-  return cuda_detail::cuda_malloc(device.index, bytes);
+  return cuda_shim::malloc_device(device.index, bytes);
 #else
-  fail_no_cuda("device_malloc");
+  fail_no_cuda_backend("device_malloc");
 #endif
 }
 
@@ -48,22 +43,7 @@ void device_free(Device device, void* ptr) noexcept {
     return;
   }
 #if CUDP_HAVE_CUDA
-  cuda_detail::cuda_free(device.index, ptr);
-#endif
-}
-
-void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
-                Device src_device, std::size_t bytes) {
-  if (bytes == 0) return;
-  if (dst_device.is_cpu() && src_device.is_cpu()) {
-    std::memmove(dst, src, bytes);
-    return;
-  }
-#if CUDP_HAVE_CUDA
-  cuda_detail::cuda_copy(ctx, dst, src, bytes);
-#else
-  (void)ctx;
-  fail_no_cuda("copy_bytes");
+  cuda_shim::free_device(device.index, ptr);
 #endif
 }
 
@@ -74,18 +54,18 @@ void fill_bytes(const Context& ctx, void* ptr, int value, std::size_t bytes) {
     return;
   }
 #if CUDP_HAVE_CUDA
-  cuda_detail::cuda_fill(ctx, ptr, value, bytes);
+  cuda_shim::fill(ctx, ptr, value, bytes);
 #else
-  fail_no_cuda("fill_bytes");
+  fail_no_cuda_backend("fill_bytes");
 #endif
 }
 
 void synchronize(const Context& ctx) {
   if (ctx.device.is_cpu()) return;
 #if CUDP_HAVE_CUDA
-  cuda_detail::cuda_synchronize(ctx);
+  cuda_shim::synchronize(ctx);
 #else
-  fail_no_cuda("synchronize");
+  fail_no_cuda_backend("synchronize");
 #endif
 }
 

@@ -1,10 +1,8 @@
-// Device memory: raw allocation, copies between devices, and Buffer<T>.
+// Device memory: raw allocation, filling, and Buffer<T>.
 //
 // Buffer<T> is a move-only owner of `count` elements on one device. CPU memory
 // is 64-byte aligned (one cache line, a full AVX-512 vector). Copies are always
-// explicit calls: copy_bytes moves bytes between any two devices on ctx's
-// stream (for CUDA, asynchronously with respect to the host where the runtime
-// allows it; call synchronize(ctx) before reading on the host).
+// explicit calls, all in runtime/copy.h.
 #pragma once
 
 #include <cstddef>
@@ -12,14 +10,13 @@
 #include <utility>
 
 #include "runtime/context.h"
+#include "runtime/copy.h"  // every user of a Buffer copies in or out of it
 
 namespace cudp {
 
 void* device_malloc(Device device, std::size_t bytes);  // nullptr for 0 bytes
 void device_free(Device device, void* ptr) noexcept;
 
-void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
-                Device src_device, std::size_t bytes);
 // Sets every byte of [ptr, ptr + bytes) to `value` (0xFF poisons floats with NaN).
 void fill_bytes(const Context& ctx, void* ptr, int value, std::size_t bytes);
 

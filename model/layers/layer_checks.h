@@ -10,7 +10,7 @@
 
 #include "model/rng.h"
 #include "runtime/error.h"
-#include "runtime/tensor.h"
+#include "runtime/shape.h"
 
 namespace cudp::layers {
 

@@ -9,9 +9,9 @@
 
 #include "model/trainer.h"
 #include "parallel/collectives.h"
-#include "parallel/peer.h"
+#include "runtime/copy.h"
 #include "runtime/cuda_info.h"
-#include "runtime/tensor.h"
+#include "runtime/memory.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
 #include "tests/parallel/fixtures.h"
@@ -50,10 +50,10 @@ TEST(CudaStreams, EventsOrderACopyAcrossStreams) {
   const int64_t n = 1 << 20;
   Buffer<float> x = from_host_vector(test::random_floats(n, 1), cuda_device(0));
   Buffer<float> y(cuda_device(0), n);
-  copy_peer(cuda_device(0), y.data(), cuda_device(0), x.data(), n * 4, a);
+  copy_async(a, y.data(), cuda_device(0), x.data(), cuda_device(0), n * 4);
   b.wait_for(a);
   Buffer<float> z(cuda_device(0), n);
-  copy_peer(cuda_device(0), z.data(), cuda_device(0), y.data(), n * 4, b);
+  copy_async(b, z.data(), cuda_device(0), y.data(), cuda_device(0), n * 4);
   TimeMark end = b.mark();
   b.synchronize();
   EXPECT_TRUE(test::all_identical(to_host_vector(z), test::random_floats(n, 1), "z"));
@@ -71,7 +71,7 @@ TEST(CudaPeer, EveryPathMovesTheBytes) {
       const int64_t n = (5 << 20) / 4 + 1;  // more than the 4 MiB staging buffer
       Buffer<float> from = from_host_vector(test::random_floats(n, 2), cuda_device(src));
       Buffer<float> to(cuda_device(dst), n);
-      copy_peer(cuda_device(dst), to.data(), cuda_device(src), from.data(), n * 4, stream);
+      copy_async(stream, to.data(), cuda_device(dst), from.data(), cuda_device(src), n * 4);
       stream.synchronize();
       EXPECT_TRUE(test::all_identical(
           to_host_vector(to), test::random_floats(n, 2),
@@ -213,7 +213,7 @@ TEST(CudaCollectives, TreeEdgesMoveAtEightyPercentOfAPlainCopy) {
   double plain_ms = 1e30;
   for (int rep = 0; rep < 5; ++rep) {
     TimeMark a = s.mark();
-    copy_peer(cuda_device(0), dst.data(), cuda_device(0), owned[1].data(), n * 4, s);
+    copy_async(s, dst.data(), cuda_device(0), owned[1].data(), cuda_device(0), n * 4);
     TimeMark b = s.mark();
     s.synchronize();
     plain_ms = std::min(plain_ms, elapsed_ms(a, b));

@@ -1,4 +1,4 @@
-// CUDA streams, events and peer copies for parallel/ (see stream_cuda.h).
+// The CUDA shim (see shim.h): memory, streams, events and peer copies.
 //
 // Peer copies: cudaMemcpyPeerAsync between two GPUs once cudaDeviceCanAccessPeer
 // says yes and cudaDeviceEnablePeerAccess has run (once per ordered pair, both
@@ -8,7 +8,7 @@
 // stream, so one staging buffer per stream is never overwritten while in use.
 // The decision a reader would get wrong: nothing here synchronizes a device;
 // order between streams comes from the events the caller records and waits on.
-#include "parallel/cuda/stream_cuda.h"
+#include "runtime/cuda/shim.h"
 
 #include <cuda_runtime_api.h>
 
@@ -18,11 +18,11 @@
 #include <set>
 #include <utility>
 
-#include "parallel/stream.h"
+#include "runtime/stream.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda_info.h"
 
-namespace cudp::parallel_cuda {
+namespace cudp::cuda_shim {
 namespace {
 
 constexpr std::size_t kStagingBytes = std::size_t{4} << 20;
@@ -44,6 +44,43 @@ void* staging_for(CudaStream stream) {
 }
 
 }  // namespace
+
+void* malloc_device(int device, std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  CUDP_CUDA_CHECK(cudaSetDevice(device));
+  void* ptr = nullptr;
+  const cudaError_t status = cudaMalloc(&ptr, bytes);
+  if (status != cudaSuccess)
+    fail("cannot allocate ", bytes, " bytes on cuda:", device, ": ", cudaGetErrorString(status));
+  return ptr;
+}
+
+void free_device(int device, void* ptr) noexcept {
+  if (ptr == nullptr) return;
+  cudaSetDevice(device);
+  cudaFree(ptr);  // a destructor never throws; a failing free is reported by the next call
+}
+
+void copy(const Context& ctx, void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (ctx.device.is_cuda()) {
+    CUDP_CUDA_CHECK(cudaSetDevice(ctx.device.index));
+    CUDP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, ctx.stream));
+  } else {
+    CUDP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+  }
+}
+
+void fill(const Context& ctx, void* ptr, int value, std::size_t bytes) {
+  if (bytes == 0) return;
+  CUDP_CUDA_CHECK(cudaSetDevice(ctx.device.index));
+  CUDP_CUDA_CHECK(cudaMemsetAsync(ptr, value, bytes, ctx.stream));
+}
+
+void synchronize(const Context& ctx) {
+  CUDP_CUDA_CHECK(cudaSetDevice(ctx.device.index));
+  CUDP_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+}
 
 void enable_peer_access(int a, int b) {
   static std::set<std::pair<int, int>> enabled;
@@ -172,4 +209,4 @@ void copy_gpu_to_gpu(int dst_device, void* dst, int src_device, const void* src,
   }
 }
 
-}  // namespace cudp::parallel_cuda
+}  // namespace cudp::cuda_shim

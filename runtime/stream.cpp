@@ -1,18 +1,19 @@
 // Streams, events and time marks (see stream.h): the CPU implementation, and
-// the dispatch to parallel/cuda/stream_cuda.cpp for CUDA devices.
+// the dispatch to the CUDA shim (runtime/cuda/shim.cpp) for CUDA devices.
 //
 // A CPU stream is a detail::CpuWorker and a CPU event a detail::CpuEvent
-// (parallel/cpu_worker.h, which also says who may run a copy stream's tasks).
-#include "parallel/stream.h"
+// (runtime/cpu_worker.h, which also says who may run a copy stream's tasks).
+#include "runtime/stream.h"
 
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
-#include "parallel/cpu_worker.h"
+#include "runtime/cpu_worker.h"
+#include "runtime/cuda_info.h"
 #include "runtime/error.h"
 #if CUDP_HAVE_CUDA
-#include "parallel/cuda/stream_cuda.h"
+#include "runtime/cuda/shim.h"
 #endif
 
 namespace cudp {
@@ -24,7 +25,7 @@ struct MarkState {
   void* cuda_event = nullptr;
   ~MarkState() {
 #if CUDP_HAVE_CUDA
-    if (cuda_event) parallel_cuda::destroy_event(cuda_event);
+    if (cuda_event) cuda_shim::destroy_event(cuda_event);
 #endif
   }
 };
@@ -33,21 +34,12 @@ struct MarkState {
 
 namespace {
 
-#if !CUDP_HAVE_CUDA
-[[noreturn]] void no_cuda(const char* what) {
-  fail(what, ": a CUDA device was given, but this build of cudp has no CUDA backend");
-}
-#endif
-
 void check_same_kind(Device stream, Device event, const char* what) {
   if (stream.kind != event.kind)
     fail(what, ": a stream on ", stream.str(), " cannot use an event of ", event.str(),
          " (CPU and CUDA devices do not mix in one group)");
 }
 
-}  // namespace
-
-namespace {
 // The time origin is taken when the program starts (static initialization),
 // not at the first read: a mark recorded before its first read must not come
 // out negative.
@@ -67,15 +59,15 @@ Event::Event(Device device) : device_(device) {
     return;
   }
 #if CUDP_HAVE_CUDA
-  cuda_ = parallel_cuda::create_event(device.index, /*timing=*/false);
+  cuda_ = cuda_shim::create_event(device.index, /*timing=*/false);
 #else
-  no_cuda("Event");
+  fail_no_cuda_backend("Event");
 #endif
 }
 
 Event::~Event() {
 #if CUDP_HAVE_CUDA
-  if (cuda_) parallel_cuda::destroy_event(cuda_);
+  if (cuda_) cuda_shim::destroy_event(cuda_);
 #endif
 }
 
@@ -98,7 +90,7 @@ void Event::synchronize() const {
     return;
   }
 #if CUDP_HAVE_CUDA
-  parallel_cuda::synchronize_event(cuda_);
+  cuda_shim::synchronize_event(cuda_);
 #endif
 }
 
@@ -108,7 +100,7 @@ double TimeMark::microseconds() const {
   CUDP_ASSERT(state_ != nullptr);
 #if CUDP_HAVE_CUDA
   if (state_->cuda_event)
-    return parallel_cuda::event_microseconds(state_->cuda_event, state_->device.index);
+    return cuda_shim::event_microseconds(state_->cuda_event, state_->device.index);
 #endif
   return state_->cpu_us;
 }
@@ -125,9 +117,9 @@ Stream::Stream(Device device, int threads, StreamPriority priority)
     cpu_ = std::make_shared<detail::CpuWorker>(priority == StreamPriority::Background);
   } else {
 #if CUDP_HAVE_CUDA
-    cuda_ = parallel_cuda::create_stream(device.index);
+    cuda_ = cuda_shim::create_stream(device.index);
 #else
-    no_cuda("Stream");
+    fail_no_cuda_backend("Stream");
 #endif
   }
   tail_ = std::make_unique<Event>(device);
@@ -142,7 +134,7 @@ void Stream::release() noexcept {
   if (cpu_) cpu_->shutdown();
   cpu_.reset();
 #if CUDP_HAVE_CUDA
-  if (cuda_) parallel_cuda::destroy_stream(device_.index, cuda_);
+  if (cuda_) cuda_shim::destroy_stream(device_.index, cuda_);
 #endif
   cuda_ = nullptr;
 }
@@ -172,7 +164,7 @@ void Stream::enqueue(std::function<void()> work) {
     return;
   }
 #if CUDP_HAVE_CUDA
-  parallel_cuda::set_device(device_.index);
+  cuda_shim::set_device(device_.index);
   work();  // launches asynchronous work on cuda_
 #endif
 }
@@ -193,7 +185,7 @@ void Stream::record(Event& event) {
     return;
   }
 #if CUDP_HAVE_CUDA
-  parallel_cuda::record_event(event.cuda_, device_.index, cuda_);
+  cuda_shim::record_event(event.cuda_, device_.index, cuda_);
 #endif
 }
 
@@ -211,7 +203,7 @@ void Stream::wait(const Event& event) {
     return;
   }
 #if CUDP_HAVE_CUDA
-  parallel_cuda::wait_event(cuda_, device_.index, event.cuda_);
+  cuda_shim::wait_event(cuda_, device_.index, event.cuda_);
 #endif
 }
 
@@ -231,8 +223,8 @@ TimeMark Stream::mark() {
     return mark;
   }
 #if CUDP_HAVE_CUDA
-  mark.state_->cuda_event = parallel_cuda::create_event(device_.index, /*timing=*/true);
-  parallel_cuda::record_event(mark.state_->cuda_event, device_.index, cuda_);
+  mark.state_->cuda_event = cuda_shim::create_event(device_.index, /*timing=*/true);
+  cuda_shim::record_event(mark.state_->cuda_event, device_.index, cuda_);
 #endif
   return mark;
 }
@@ -243,7 +235,7 @@ void Stream::synchronize() {
     return;
   }
 #if CUDP_HAVE_CUDA
-  parallel_cuda::synchronize_stream(device_.index, cuda_);
+  cuda_shim::synchronize_stream(device_.index, cuda_);
 #endif
 }
 

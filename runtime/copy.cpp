@@ -1,24 +1,52 @@
-// copy_peer and the peer-access matrix (see peer.h). The GPU paths live in
-// parallel/cuda/stream_cuda.cpp; this file picks the path and queues it.
-#include "parallel/peer.h"
+// Copies between devices (see copy.h). The GPU paths live in the CUDA shim
+// (runtime/cuda/shim.cpp); this file picks the path and queues it.
+#include "runtime/copy.h"
 
 #include <cstring>
 
+#include "runtime/cuda_info.h"
 #include "runtime/error.h"
-#include "runtime/memory.h"
+#include "runtime/stream.h"
 #if CUDP_HAVE_CUDA
-#include "parallel/cuda/stream_cuda.h"
+#include "runtime/cuda/shim.h"
 #endif
 
 namespace cudp {
+
+void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
+                Device src_device, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memmove(dst, src, bytes);
+    return;
+  }
+#if CUDP_HAVE_CUDA
+  cuda_shim::copy(ctx, dst, src, bytes);
+#else
+  (void)ctx;
+  fail_no_cuda_backend("copy_bytes");
+#endif
+}
+
+void download(const Context& ctx, void* host_dst, const void* src, Device src_device,
+              std::size_t bytes) {
+  copy_bytes(ctx, host_dst, cpu_device(), src, src_device, bytes);
+  synchronize(ctx);
+}
+
+void upload(const Context& ctx, void* dst, Device dst_device, const void* host_src,
+            std::size_t bytes) {
+  copy_bytes(ctx, dst, dst_device, host_src, cpu_device(), bytes);
+  synchronize(ctx);
+}
 
 PeerPath peer_path(Device dst_device, Device src_device) {
   if (dst_device.is_cpu() && src_device.is_cpu()) return PeerPath::HostMemcpy;
   if (dst_device.is_cpu() || src_device.is_cpu()) return PeerPath::HostAndGpu;
   if (dst_device.index == src_device.index) return PeerPath::SameGpu;
 #if CUDP_HAVE_CUDA
-  if (parallel_cuda::can_access_peer(dst_device.index, src_device.index) &&
-      parallel_cuda::can_access_peer(src_device.index, dst_device.index))
+  if (cuda_shim::can_access_peer(dst_device.index, src_device.index) &&
+      cuda_shim::can_access_peer(src_device.index, dst_device.index))
     return PeerPath::PeerToPeer;
 #endif
   return PeerPath::StagedThroughHost;
@@ -40,8 +68,8 @@ const char* peer_path_name(PeerPath path) {
   return "?";
 }
 
-void copy_peer(Device dst_device, void* dst, Device src_device, const void* src, std::size_t bytes,
-               Stream& stream) {
+void copy_async(Stream& stream, void* dst, Device dst_device, const void* src, Device src_device,
+                std::size_t bytes) {
   if (bytes == 0) return;
   const PeerPath path = peer_path(dst_device, src_device);
   if (path == PeerPath::HostMemcpy) {
@@ -57,12 +85,11 @@ void copy_peer(Device dst_device, void* dst, Device src_device, const void* src,
   const Device on = stream.device();
   CUDP_ASSERT(on.is_cuda());
   stream.enqueue([=, &stream] {
-    parallel_cuda::copy_gpu_to_gpu(dst_device.index, dst, src_device.index, src, bytes, on.index,
-                                   stream.cuda_stream());
+    cuda_shim::copy_gpu_to_gpu(dst_device.index, dst, src_device.index, src, bytes, on.index,
+                               stream.cuda_stream());
   });
 #else
-  fail("copy_peer ", src_device.str(), " -> ", dst_device.str(),
-       ": this build of cudp has no CUDA backend");
+  fail_no_cuda_backend("copy_async");
 #endif
 }
 
@@ -71,14 +98,14 @@ bool direct_access(Device dst_device, Device src_device) {
   if (path == PeerPath::HostMemcpy || path == PeerPath::SameGpu) return true;
   if (path != PeerPath::PeerToPeer) return false;
 #if CUDP_HAVE_CUDA
-  parallel_cuda::enable_peer_access(dst_device.index, src_device.index);
+  cuda_shim::enable_peer_access(dst_device.index, src_device.index);
 #endif
   return true;
 }
 
 std::vector<std::vector<bool>> peer_access_matrix() {
 #if CUDP_HAVE_CUDA
-  return parallel_cuda::peer_access_matrix();
+  return cuda_shim::peer_access_matrix();
 #else
   return {};
 #endif

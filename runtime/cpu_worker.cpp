@@ -8,7 +8,7 @@
 // the chain of waits, or its own condition while a task runs), and looks
 // again at least every kRecheck: its own record may complete while it sleeps
 // on another event, which nobody would tell it.
-#include "parallel/cpu_worker.h"
+#include "runtime/cpu_worker.h"
 
 #include <algorithm>
 #include <chrono>

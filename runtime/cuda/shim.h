@@ -1,8 +1,12 @@
-// CUDA side of parallel/stream.h and parallel/peer.h; only parallel/*.cpp call these.
+// The one CUDA shim: every CUDA runtime call that runtime/*.cpp needs, behind
+// plain C++ declarations, so that no header outside runtime/cuda/ and the .cu
+// files includes the CUDA runtime. Only runtime/*.cpp call these.
 //
 // Every call makes `device` current first: with several GPUs the current device
 // is whatever the last caller set. Events and streams travel as void* and
-// CudaStream so that no header outside parallel/cuda/ includes the CUDA runtime.
+// CudaStream. Errors throw cudp::Error through CUDP_CUDA_CHECK (check.h);
+// functions marked noexcept run in destructors and report nothing (the next
+// checked call reports a sticky error).
 #pragma once
 
 #include <cstddef>
@@ -10,13 +14,23 @@
 
 #include "runtime/context.h"
 
-namespace cudp::parallel_cuda {
+namespace cudp::cuda_shim {
 
+// Memory (runtime/memory.h, runtime/copy.h).
+void* malloc_device(int device, std::size_t bytes);
+void free_device(int device, void* ptr) noexcept;
+// Copies between any two devices, at least one of them a GPU (cudaMemcpyDefault
+// under unified addressing), queued on ctx's stream when ctx is a CUDA device;
+// from a CPU context the copy completes before returning.
+void copy(const Context& ctx, void* dst, const void* src, std::size_t bytes);
+void fill(const Context& ctx, void* ptr, int value, std::size_t bytes);
+void synchronize(const Context& ctx);
+
+// Streams and events (runtime/stream.h).
 void set_device(int device);
 CudaStream create_stream(int device);                         // non-blocking stream
 void destroy_stream(int device, CudaStream stream) noexcept;  // after draining it
 void synchronize_stream(int device, CudaStream stream);
-
 void* create_event(int device, bool timing);
 void destroy_event(void* event) noexcept;
 void record_event(void* event, int device, CudaStream stream);
@@ -26,11 +40,11 @@ void synchronize_event(void* event);
 // gets a base event, recorded and synchronized once, whose host time is known.
 double event_microseconds(void* event, int device);
 
-// copy_peer's GPU paths (see parallel/peer.h); `stream` is on dst_device's GPU.
+// Peer copies (runtime/copy.h); `stream` is on stream_device's GPU.
 void copy_gpu_to_gpu(int dst_device, void* dst, int src_device, const void* src, std::size_t bytes,
                      int stream_device, CudaStream stream);
 bool can_access_peer(int device, int peer);
 void enable_peer_access(int a, int b);  // both directions, once per pair
 std::vector<std::vector<bool>> peer_access_matrix();
 
-}  // namespace cudp::parallel_cuda
+}  // namespace cudp::cuda_shim

@@ -1,4 +1,4 @@
-// Streams, events and time marks on CPU devices (parallel/stream.h): FIFO
+// Streams, events and time marks on CPU devices (runtime/stream.h): FIFO
 // order, cross-stream ordering by events (reused events included), errors
 // captured in a worker and rethrown by synchronize, destructors that drain.
 #include <atomic>
@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "parallel/device_group.h"
-#include "parallel/stream.h"
+#include "runtime/device.h"
+#include "runtime/stream.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -133,7 +133,7 @@ TEST(Stream, DestructorDrainsPendingWorkAndSwallowsErrors) {
 }
 
 // A background (copy) stream's tasks may run on the threads that wait for it
-// (parallel/cpu_worker.h). Whoever runs them: each once, in order, never two at
+// (runtime/cpu_worker.h). Whoever runs them: each once, in order, never two at
 // a time, waits ordered after the records they name, and an error skips the
 // later work but not the records. Timing decides who runs what, so this only
 // reports how many tasks ran on a helper; it fails if helping broke the order.
@@ -223,21 +223,6 @@ TEST(TimeMark, MeasuresTheWorkBetweenTwoMarks) {
   EXPECT_GE(elapsed_ms(begin, end), 20.0);
   EXPECT_LT(elapsed_ms(begin, end), 2000.0);
   EXPECT_LE(end.microseconds(), host_microseconds());
-}
-
-TEST(DeviceGroup, RanksSeedsAndStreams) {
-  DeviceGroup group({cpu_device(0), cpu_device(1), cpu_device(2)}, 100);
-  ASSERT_EQ(group.size(), 3);
-  for (int r = 0; r < 3; ++r) {
-    EXPECT_EQ(group[r].rank, r);
-    EXPECT_EQ(group[r].seed, 100u + r);
-    EXPECT_EQ(group[r].device, cpu_device(r));
-  }
-  EXPECT_EQ(group[1].name(), "rank 1 (cpu:1)");
-  group[2].copy.enqueue([] { fail("copy failed"); });
-  EXPECT_THROW(group.synchronize(), Error);
-  EXPECT_NO_THROW(group.synchronize());
-  EXPECT_THROW(DeviceGroup({}, 0), Error);
 }
 
 }  // namespace
