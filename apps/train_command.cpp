@@ -4,7 +4,7 @@
 //
 // Every run goes through parallel/'s trainers, one device included: with one
 // device the DataParallel step has nothing to broadcast or reduce and computes
-// bitwise what model/trainer.h's one-device Trainer computes (a test checks
+// bitwise what model/one_device_trainer.h's OneDeviceTrainer computes (a test checks
 // it). The step line's `comm` is the time the first device spent in the
 // broadcast, gather, scatter and reduction phases, waiting for the others included.
 // Batches come from a BatchLoader whose position (epoch, offset) is all a
@@ -128,9 +128,9 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   }
   ParallelOptions options;
   options.mode = c.parallel;
-  options.collectives.algorithm = c.reduce;
-  options.collectives.chunk_bytes = c.chunk_bytes;
-  options.collectives.direct_reads = c.direct_edges;
+  options.plan.algorithm = c.reduce;
+  options.plan.chunk_bytes = c.chunk_bytes;
+  options.plan.direct_reads = c.direct_edges;
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer.get();

@@ -36,7 +36,7 @@ struct TrainConfig {
   ParallelMode parallel = ParallelMode::DataParallel;
   ReduceAlgorithm reduce = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;
-  bool direct_edges = true;  // --edge direct|copy (CollectiveOptions::direct_reads)
+  bool direct_edges = true;  // --edge direct|copy (PlanOptions::direct_reads)
   int output_rank = 0;  // --output-device as a position in `devices`
   std::string trace_path;
   bool check_replicas = false;

@@ -1,4 +1,4 @@
-// Collectives on CPU devices, after nccl-tests: reduce, broadcast and
+// The Communicator on CPU devices, after nccl-tests: reduce, broadcast and
 // all_reduce, tree and star, N = 2, 4, 8 logical CPU devices, 4 KiB to
 // --max-bytes (default 64 MiB: 8 ranks of 256 MiB do not fit a 2-core, 23 GB
 // machine's patience; pass --max-bytes=256M for nccl-tests' full range).
@@ -11,6 +11,9 @@
 //          (nccl-tests' definitions: what one link carries)
 //   memcpy_bw  a plain single-threaded memcpy of the same size on this machine,
 //          the ceiling of one edge (bytes/s)
+// Each call is one bucket holding the whole buffer (BucketPlan::whole()), through
+// the same API and plan as a training step's buckets: a buffer of 2^18 floats
+// or more on CPU devices takes the Parts route, smaller ones the Whole route.
 // Every configuration is validated before it is timed (rank r contributes r+1;
 // the sum is N(N+1)/2 exactly): a wrong result is reported as an error, never a time.
 //
@@ -23,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "parallel/collectives.h"
+#include "parallel/communicator.h"
 #include "runtime/error.h"
 
 namespace {
@@ -38,10 +41,13 @@ const char* kind_name(Kind k) {
 
 std::size_t max_bytes = std::size_t{64} << 20;
 
-void run(Collectives& c, Kind kind, const std::vector<float*>& buffers, int64_t n) {
-  if (kind == Kind::Reduce) c.reduce(buffers, n);
-  if (kind == Kind::Broadcast) c.broadcast(buffers, n);
-  if (kind == Kind::AllReduce) c.all_reduce(buffers, n);
+void run(Communicator& c, Kind kind, const std::vector<float*>& buffers) {
+  const Bucket& whole = c.plan().whole();
+  const int ranks = static_cast<int>(buffers.size());
+  if (kind == Kind::Reduce) c.reduce(whole, buffers, c.ready_now(ranks));
+  if (kind == Kind::Broadcast) c.broadcast(whole, buffers);
+  if (kind == Kind::AllReduce) c.all_reduce(whole, buffers, c.ready_now(ranks));
+  c.finish(whole, ranks);
 }
 
 double memcpy_rate(std::size_t bytes) {
@@ -64,7 +70,8 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
   std::vector<Device> devices;
   for (int r = 0; r < ranks; ++r) devices.push_back(cpu_device(r));
   DeviceGroup group(devices, 0);
-  Collectives c(group, {algorithm, std::size_t{1} << 20});
+  const BucketPlan plan({n}, group, {algorithm, std::size_t{1} << 20});
+  Communicator c(group, plan);
   std::vector<Buffer<float>> owned;
   std::vector<float*> buffers;
   for (int r = 0; r < ranks; ++r) {
@@ -73,7 +80,7 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
     buffers.push_back(owned.back().data());
   }
   // Validate before timing.
-  run(c, kind, buffers, n);
+  run(c, kind, buffers);
   group.synchronize();
   const float expected = kind == Kind::Broadcast ? 1.0f : ranks * (ranks + 1) / 2.0f;
   for (int r = 0; r < (kind == Kind::Reduce ? 1 : ranks); ++r)
@@ -86,7 +93,7 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
       }
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    run(c, kind, buffers, n);
+    run(c, kind, buffers);
     group.synchronize();
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
   }

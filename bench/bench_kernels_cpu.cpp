@@ -38,7 +38,7 @@
 #include "kernels/cpu/elementwise_versions.h"
 #include "kernels/cpu/gemm_versions.h"
 #include "model/models.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 
 namespace cudp::bench {
 namespace {
@@ -259,7 +259,7 @@ void bench_train_step(benchmark::State& state, int64_t batch) {
   net->init(0);
   SgdOptions sgd;
   sgd.lr = 0.001f, sgd.momentum = 0.9f;
-  Trainer trainer(*net, cpu_context(threads), sgd);
+  OneDeviceTrainer trainer(*net, cpu_context(threads), sgd);
   for (int i = 0; i < 3; ++i) trainer.step(x.data(), y.data(), batch);  // warm-up: buffers
   for (auto _ : state) trainer.step(x.data(), y.data(), batch);
   set_rate(state, "samples/s", static_cast<double>(batch));

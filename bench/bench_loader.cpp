@@ -19,7 +19,7 @@
 #include "model/data/loader.h"
 #include "model/models.h"
 #include "model/rng.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 
 namespace {
 
@@ -74,7 +74,7 @@ void BM_LoaderVsStep(benchmark::State& state) {
   SgdOptions sgd;
   sgd.lr = 0.02f;
   sgd.momentum = 0.9f;
-  Trainer trainer(*net, Context{cpu_device()}, sgd);
+  OneDeviceTrainer trainer(*net, Context{cpu_device()}, sgd);
   loader.next(x.data(), y.data());
   trainer.step(x.data(), y.data(), kBatch);  // warm-up: buffers allocated
   double loader_s = 0, step_s = 0;

@@ -25,7 +25,7 @@
 
 #include "model/models.h"
 #include "model/rng.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 #include "parallel/parallel_trainer.h"
 
 namespace {
@@ -58,7 +58,7 @@ void bm_trainer(benchmark::State& state) {
   const Data data;
   auto net = build_model("seed-pool", kInput, cpu_device(0));
   net->init(0);
-  Trainer trainer(*net, Context{cpu_device(0)}, article_sgd());
+  OneDeviceTrainer trainer(*net, Context{cpu_device(0)}, article_sgd());
   trainer.step(data.x.data(), data.y.data(), kBatch);  // warm-up: buffers, caches
   for (auto _ : state) {
     const auto t0 = Clock::now();

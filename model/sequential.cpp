@@ -40,6 +40,7 @@ Sequential::Sequential(std::string name, Shape input, std::vector<std::unique_pt
       fail(e.what(), " (input ", shape_str(shapes_.back()), " from ",
            i == 0 ? std::string("the net's input") : layers_[i - 1]->name(), ")");
     }
+    param_offsets_.push_back(offset);
     for (const ParamInfo& p : layer.params())
       named_.push_back({layer.name() + "." + p.suffix, p.shape, offset + p.offset});
     offset += layer.param_count();
@@ -98,7 +99,13 @@ float* Sequential::grad_buffer(std::size_t i) {
   return source_[i] < 0 ? nullptr : activation_grads_[static_cast<std::size_t>(source_[i])].data();
 }
 
-const float* Sequential::forward(const Context& ctx, int64_t N, const float* x) {
+const float* Sequential::logits() const {
+  if (last_N_ == 0) fail(name_, ": logits() called before any forward");
+  return output_of(layers_.size() - 1);
+}
+
+const float* Sequential::forward(const Context& ctx, int64_t N, const float* x,
+                                 LayerRunner* runner) {
   if (N <= 0) fail(name_, ": forward needs a positive batch size, found ", N);
   if (ctx.device != device_)
     fail(name_, ": the net lives on ", device_.str(), ", the context is on ", ctx.device.str());
@@ -108,23 +115,35 @@ const float* Sequential::forward(const Context& ctx, int64_t N, const float* x) 
   const float* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i]->output_aliases_input()) continue;
+    Layer* layer = layers_[i].get();
     float* y = activations_[i].data();
-    layers_[i]->forward(ctx, N, in, y);
+    auto work = [ctx, layer, N, in, y] { layer->forward(ctx, N, in, y); };
+    if (runner)
+      runner->forward(i, work);
+    else
+      work();
     in = y;
   }
   return in;
 }
 
-void Sequential::backward(const Context& ctx, const float* dlogits) {
+void Sequential::backward(const Context& ctx, const float* dlogits, LayerRunner* runner) {
   if (last_N_ == 0) fail(name_, ": backward called before any forward");
   if (ctx.device != device_)
     fail(name_, ": the net lives on ", device_.str(), ", the context is on ", ctx.device.str());
   for (std::size_t i = layers_.size(); i-- > 0;) {
     if (layers_[i]->output_aliases_input()) continue;
+    Layer* layer = layers_[i].get();
+    const int64_t N = last_N_;
     const float* x = i == 0 ? last_x_ : output_of(i - 1);
+    const float* y = output_of(i);
     const float* dy = source_[i] == source_.back() ? dlogits : grad_buffer(i);
     float* dx = i == 0 ? nullptr : grad_buffer(i - 1);
-    layers_[i]->backward(ctx, last_N_, x, output_of(i), dy, dx);
+    auto work = [ctx, layer, N, x, y, dy, dx] { layer->backward(ctx, N, x, y, dy, dx); };
+    if (runner)
+      runner->backward(i, work);
+    else
+      work();
   }
 }
 

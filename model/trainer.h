@@ -1,17 +1,22 @@
-// One-device training: the step of the article's listing, and evaluation.
+// Trainer: what every way of training offers, one device or many.
 //
-//   step(x, y):  copy the batch to the device, forward, CrossEntropyLoss
-//                (loss + dL/dlogits fused), backward (overwrites the grads,
-//                i.e. zero_grad + backward), SGD step
-// The batch comes from host memory; device buffers for it are allocated once
-// for the largest batch seen. A NaN or infinite loss is an error naming the step.
+//   step(x, y, B)       one SGD step on B samples from host memory; the loss
+//                       is the batch mean, checked on the host before the
+//                       update (a NaN never reaches the parameters)
+//   evaluate(data, b)   forward only, in batches of b: loss and accuracy
+//   net(), optimizer()  the model and the optimizer a checkpoint saves (with
+//                       several devices: the first device's)
+//   restored(steps)     after a checkpoint was loaded into net() and
+//                       optimizer(): every copy takes that state, and the step
+//                       count goes on from `steps`
+//   set_lr(lr)          the learning rate of the next steps
+// Implementations: OneDeviceTrainer (model/one_device_trainer.h), and the
+// DataParallel and DDP trainers of parallel/.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "model/data/dataset.h"
-#include "model/loss.h"
 #include "model/sequential.h"
 #include "model/sgd.h"
 
@@ -31,28 +36,20 @@ struct EvalStats {
 
 class Trainer {
  public:
-  Trainer(Sequential& net, const Context& ctx, SgdOptions sgd, CrossEntropyOptions loss = {});
-
-  StepStats step(const float* host_x, const int32_t* host_y, int64_t N);
-  EvalStats evaluate(const Dataset& data, int64_t batch);
-
-  Sequential& net() { return net_; }
-  Sgd& optimizer() { return sgd_; }
-
- private:
-  void upload(const float* host_x, const int32_t* host_y, int64_t N);
-  int64_t count_correct(const float* logits, int64_t N);
-
-  Sequential& net_;
-  Context ctx_;
-  Sgd sgd_;
-  CrossEntropyLoss loss_;
-  Buffer<float> x_, dlogits_;
-  Buffer<int32_t> y_;
-  std::vector<float> host_logits_;
-  std::vector<int32_t> host_labels_;
-  int64_t capacity_ = 0;
-  int64_t steps_ = 0;
+  virtual ~Trainer() = default;
+  virtual StepStats step(const float* host_x, const int32_t* host_y, int64_t B) = 0;
+  virtual EvalStats evaluate(const Dataset& data, int64_t batch) = 0;
+  virtual Sequential& net() = 0;
+  virtual Sgd& optimizer() = 0;
+  virtual void restored(int64_t steps) = 0;
+  virtual void set_lr(float lr) = 0;
+  // Milliseconds the last step's first device waited on communication (0 alone).
+  virtual double last_communication_ms() const { return 0; }
 };
+
+// Rows of host_logits [n, classes] whose first maximum (torch.argmax) is the label.
+int64_t count_correct(const float* host_logits, const int32_t* host_y, int64_t n, int64_t classes);
+// Throws "training diverged" naming step `step` unless the loss is finite.
+void check_finite_loss(float loss, int64_t step);
 
 }  // namespace cudp

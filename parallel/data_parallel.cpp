@@ -1,156 +1,184 @@
-// DataParallelTrainer::step (see data_parallel.h), phase by phase.
+// DataParallelTrainer (see data_parallel.h), phase by phase.
 //
 // Who waits for whom: the output device's compute stream waits for each
 // replica's forward and pulls its logits, then computes the loss; each
 // replica's compute stream waits for the loss and pulls its dlogits. These
 // copies are a few hundred bytes that the next kernel needs at once, so they
-// run on the compute streams: a copy stream would add a thread hop (on a CPU
-// device, a worker to wake) and overlap nothing. The host waits once, for the
-// loss, before queueing SGD: as in the one-device Trainer, a NaN loss or a bad
-// label never reaches the parameters.
+// run on the compute streams (drawn on the copy lane, phases gather and
+// scatter_grad): a copy stream would add a thread hop and overlap nothing.
 #include "parallel/data_parallel.h"
 
-#include "kernels/axpy.h"
 #include "runtime/copy.h"
 #include "runtime/error.h"
 
 namespace cudp {
 
+namespace {
+int checked_output_rank(int rank, const DeviceGroup& group) {
+  if (rank < 0 || rank >= group.size())
+    fail_parameter("output_device", "rank ", rank, " is not among the ", group.size(), " devices");
+  return rank;
+}
+}  // namespace
+
 DataParallelTrainer::DataParallelTrainer(DeviceGroup& group, const NetFactory& factory,
                                          SgdOptions sgd, ParallelOptions options,
                                          CrossEntropyOptions loss)
-    : ParallelTrainer(group, factory, options, loss),
-      sgd_(group[0].device, replicas_[0]->net().param_count(), sgd),
-      loss_(group[options.output_rank].device, loss),
-      loss_ready_(group[options.output_rank].device) {
+    : replicas_(group, factory, options.plan, loss, options.tracer),
+      group_(group),
+      out_rank_(checked_output_rank(options.output_rank, group)),
+      sgd_(group[0].device, replicas_.net(0).param_count(), sgd),
+      loss_(group[out_rank_].device, loss),
+      loss_ready_(group[out_rank_].device) {
   if (options.check_replicas)
-    fail(
-        "--check-replicas: needs --parallel ddp (DataParallel keeps one set of parameters, "
-        "on the first device)");
+    fail_parameter("check_replicas",
+                   "needs ddp (DataParallel keeps one set of parameters, on the first device)");
 }
 
 StepStats DataParallelTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
-  return guarded([&] { return run_step(host_x, host_y, B); });
+  return replicas_.guarded([&] { return run_step(host_x, host_y, B); });
 }
 
-void DataParallelTrainer::replicate_for_evaluation() {
-  std::vector<float*> buffers;
-  for (auto& replica : replicas_) buffers.push_back(replica->net().params());
-  collectives_.broadcast(buffers, replicas_[0]->net().param_count(), 0);
+EvalStats DataParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
+  return replicas_.evaluate(data, batch, [&] {
+    const Bucket& whole = replicas_.plan().whole();
+    replicas_.comm().broadcast(whole, replicas_.params(group_.size()));
+    replicas_.comm().finish(whole, group_.size());
+  });
 }
 
 StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host_y, int64_t B) {
   const std::vector<Shard> shards = chunk_batch(B, group_.size());
   const int active = static_cast<int>(shards.size());
-  const int64_t classes = replicas_[0]->classes();
-  const int out_rank = options_.output_rank;
-  LogicalDevice& out = group_[out_rank];
-  begin_step(B, shards);
+  replicas_.begin_step(B, shards);
+  scatter(shards, host_x, host_y);
+  replicate(active);
+  parallel_apply(shards);
+  gather(shards);
+  loss(B);
+  scatter_grad(shards);
+  for (int r = 0; r < active; ++r) replicas_.backward(r);
+  const StepStats stats = check_loss(host_y, B);
+  replicas_.update(
+      active, Collective::Reduce, [this](int r) { return r == 0 ? &sgd_ : nullptr; },
+      /*after_sent=*/true);
+  replicas_.finish_step();
+  return stats;
+}
+
+// Every label to the output device, shards of x to the replicas; each compute
+// stream waits for its copy stream there (the labels included).
+void DataParallelTrainer::scatter(const std::vector<Shard>& shards, const float* host_x,
+                                  const int32_t* host_y) {
+  const int64_t B = shards.back().offset + shards.back().size;
+  LogicalDevice& out = group_[out_rank_];
   if (B > capacity_) {
-    logits_ = Buffer<float>(out.device, static_cast<std::size_t>(B * classes));
-    dlogits_ = Buffer<float>(out.device, static_cast<std::size_t>(B * classes));
+    const auto classes = static_cast<std::size_t>(replicas_.classes());
+    logits_ = Buffer<float>(out.device, static_cast<std::size_t>(B) * classes);
+    dlogits_ = Buffer<float>(out.device, static_cast<std::size_t>(B) * classes);
     labels_ = Buffer<int32_t>(out.device, static_cast<std::size_t>(B));
     capacity_ = B;
   }
-
-  // scatter: every label to the output device, shards of x to the replicas;
-  // each compute stream waits for its copy stream there (the labels included).
+  Tracer* tracer = replicas_.tracer();
   out.copy.wait_for(out.compute);
-  traced(tracer_, out.copy, out_rank, Lane::Copy, "copy", {B * 4, -1, out_rank, "scatter"}, [&] {
+  traced(tracer, out.copy, out_rank_, Lane::Copy, "copy", {B * 4, -1, out_rank_, "scatter"}, [&] {
     copy_async(out.copy, labels_.data(), out.device, host_y, cpu_device(),
                static_cast<std::size_t>(B) * 4);
   });
-  scatter(shards, host_x, nullptr);
-  if (out_rank >= active) out.compute.wait_for(out.copy);  // an idle output device
+  replicas_.scatter(shards, host_x, nullptr);
+  if (out_rank_ >= static_cast<int>(shards.size()))
+    out.compute.wait_for(out.copy);  // an idle output device
+}
 
-  // replicate: rank 0's params to every active replica, bucket by bucket on the
-  // copy streams (params_ready_[receiver]); each replica's forward of a layer
-  // waits for its bucket only. A bucket cut into parts (parallel_trainer.h) is
-  // sent by every rank's compute stream, part q by rank q (params_ready_[q]);
-  // the group is idle here, so nothing orders it after other work.
-  std::vector<float*> buffers;
-  for (int r = 0; r < active; ++r) buffers.push_back(replicas_[r]->net().params());
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    const Replica::GradSlice bucket = buckets_[b];
-    if (in_parts(bucket.count, active)) {
-      for (int q = 0; q < active; ++q) {
-        collectives_.broadcast_part(buffers, bucket.offset, bucket.count, q, "broadcast");
-        group_[q].compute.record(params_ready_[q][b]);
-      }
-      continue;
-    }
-    collectives_.broadcast_bucket(buffers, bucket.offset, bucket.count);
-    for (int r = 1; r < active; ++r) group_[r].copy.record(params_ready_[r][b]);
-  }
-  params_sent_ = active;
-  for (int r = 0; r < active; ++r) {
-    LogicalDevice& d = group_[r];
-    replicas_[r]->forward(shards[r].size, tracer_, [&, r](std::size_t layer) {
-      const int b = bucket_of_[layer];
-      if (r == 0 || b < 0) return;
-      if (!in_parts(buckets_[b].count, active)) return d.compute.wait(params_ready_[r][b]);
-      for (int q = 0; q < active; ++q)
-        if (q != r) d.compute.wait(params_ready_[q][b]);
+// Rank 0's params to every active replica, bucket by bucket (the trace phase
+// "broadcast"); each replica's forward of a layer waits for its bucket only.
+void DataParallelTrainer::replicate(int active) {
+  const std::vector<float*> params = replicas_.params(active);
+  for (const Bucket& bucket : replicas_.plan().buckets())
+    replicas_.comm().broadcast(bucket, params);
+}
+
+void DataParallelTrainer::parallel_apply(const std::vector<Shard>& shards) {
+  const BucketPlan& plan = replicas_.plan();
+  for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
+    Stream& compute = group_[r].compute;
+    replicas_.forward(r, shards[r].size, [&, r](std::size_t layer) {
+      const int b = plan.bucket_of_layer(layer);
+      if (b >= 0) replicas_.comm().await_arrival(plan.buckets()[b], r, compute);
     });
   }
+}
 
-  // gather: logits to the output device, in batch order.
-  TimeMark gather_begin = out.compute.mark();
-  for (int r = 0; r < active; ++r) {
+// The logits to the output device, in batch order.
+void DataParallelTrainer::gather(const std::vector<Shard>& shards) {
+  LogicalDevice& out = group_[out_rank_];
+  const int64_t classes = replicas_.classes();
+  TimeMark begin = out.compute.mark();
+  for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     const int64_t bytes = shards[r].size * classes * 4;
-    if (r != out_rank) out.compute.wait_for(group_[r].compute);
-    traced(tracer_, out.compute, out_rank, Lane::Copy, "copy", {bytes, r, out_rank, "gather"}, [&] {
-      copy_async(out.compute, logits_.data() + shards[r].offset * classes, out.device,
-                 replicas_[r]->logits(), group_[r].device, static_cast<std::size_t>(bytes));
-    });
+    if (r != out_rank_) out.compute.wait_for(group_[r].compute);
+    traced(replicas_.tracer(), out.compute, out_rank_, Lane::Copy, "copy",
+           {bytes, r, out_rank_, "gather"}, [&] {
+             copy_async(out.compute, logits_.data() + shards[r].offset * classes, out.device,
+                        replicas_.logits(r), group_[r].device, static_cast<std::size_t>(bytes));
+           });
   }
-  TimeMark gather_end = out.compute.mark();
-  if (tracer_) tracer_->span(out_rank, Lane::Compute, "gather", gather_begin, gather_end);
-  clock_.add(gather_begin, gather_end);
+  TimeMark end = out.compute.mark();
+  if (Tracer* tracer = replicas_.tracer())
+    tracer->span(out_rank_, Lane::Compute, "gather", begin, end);
+  replicas_.clock().add(begin, end);
+}
 
-  // loss: mean over the whole batch, fused with dL/dlogits.
-  const Context out_ctx = out.context();
-  traced(tracer_, out.compute, out_rank, Lane::Compute, "loss", {}, [&] {
+// The mean over the whole batch, fused with dL/dlogits.
+void DataParallelTrainer::loss(int64_t B) {
+  LogicalDevice& out = group_[out_rank_];
+  const Context ctx = out.context();
+  const int64_t classes = replicas_.classes();
+  traced(replicas_.tracer(), out.compute, out_rank_, Lane::Compute, "loss", {}, [&] {
     CrossEntropyLoss* loss = &loss_;
     const float* logits = logits_.data();
     const int32_t* labels = labels_.data();
     float* dlogits = dlogits_.data();
-    out.compute.enqueue([=] { loss->compute(out_ctx, B, classes, logits, labels, dlogits); });
+    out.compute.enqueue([=] { loss->compute(ctx, B, classes, logits, labels, dlogits); });
   });
   out.compute.record(loss_ready_);
+}
 
-  // scatter_grad: each replica pulls its rows of dlogits, then runs backward.
-  for (int r = 0; r < active; ++r) {
+// Each replica pulls its rows of dlogits (then runs backward).
+void DataParallelTrainer::scatter_grad(const std::vector<Shard>& shards) {
+  LogicalDevice& out = group_[out_rank_];
+  const int64_t classes = replicas_.classes();
+  Tracer* tracer = replicas_.tracer();
+  for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     LogicalDevice& d = group_[r];
     const int64_t bytes = shards[r].size * classes * 4;
     TimeMark begin = d.compute.mark();
-    if (r != out_rank) d.compute.wait(loss_ready_);
-    traced(tracer_, d.compute, r, Lane::Copy, "copy", {bytes, out_rank, r, "scatter_grad"}, [&] {
-      copy_async(d.compute, replicas_[r]->dlogits(), d.device,
+    if (r != out_rank_) d.compute.wait(loss_ready_);
+    traced(tracer, d.compute, r, Lane::Copy, "copy", {bytes, out_rank_, r, "scatter_grad"}, [&] {
+      copy_async(d.compute, replicas_.dlogits(r), d.device,
                  dlogits_.data() + shards[r].offset * classes, out.device,
                  static_cast<std::size_t>(bytes));
     });
     TimeMark end = d.compute.mark();
-    if (tracer_) tracer_->span(r, Lane::Compute, "scatter_grad", begin, end);
-    if (r == 0) clock_.add(begin, end);
+    if (tracer) tracer->span(r, Lane::Compute, "scatter_grad", begin, end);
+    if (r == 0) replicas_.clock().add(begin, end);
   }
+}
 
-  queue_backward(active, active);
-
-  // The host checks the loss (and reads the logits for accuracy) before SGD.
+// The host reads the loss and the logits (for accuracy) before any SGD is queued.
+StepStats DataParallelTrainer::check_loss(const int32_t* host_y, int64_t B) {
+  LogicalDevice& out = group_[out_rank_];
+  const Context ctx = out.context();
+  const int64_t classes = replicas_.classes();
   loss_ready_.synchronize();
   StepStats stats;
   stats.samples = B;
   host_logits_.resize(static_cast<std::size_t>(B * classes));
-  download(out_ctx, host_logits_.data(), logits_.data(), out.device,
+  download(ctx, host_logits_.data(), logits_.data(), out.device,
            host_logits_.size() * sizeof(float));
-  stats.correct = correct_in(host_logits_.data(), host_y, B);
-  stats.loss = loss_.value(out_ctx);
-  check_loss(stats.loss);
-
-  // reduce into rank 0 and SGD there, bucket by bucket, while backward goes on.
-  reduce_and_step(active, false, [this](int r) { return r == 0 ? &sgd_ : nullptr; });
-  finish_step();
+  stats.correct = count_correct(host_logits_.data(), host_y, B, classes);
+  stats.loss = loss_.value(ctx);
+  replicas_.count_step(stats.loss);
   return stats;
 }
 

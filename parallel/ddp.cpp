@@ -1,4 +1,4 @@
-// DistributedTrainer::step (see ddp.h), phase by phase.
+// DistributedTrainer (see ddp.h), phase by phase.
 //
 // The weighting: PyTorch's DDP averages gradients over processes, which is the
 // batch mean only when every shard has the same number of counted targets.
@@ -18,36 +18,35 @@ namespace cudp {
 DistributedTrainer::DistributedTrainer(DeviceGroup& group, const NetFactory& factory,
                                        SgdOptions sgd, ParallelOptions options,
                                        CrossEntropyOptions loss)
-    : ParallelTrainer(group, factory, options, loss) {
+    : replicas_(group, factory, options.plan, loss, options.tracer),
+      group_(group),
+      check_replicas_(options.check_replicas) {
+  if (options.output_rank != 0)
+    fail_parameter("output_device",
+                   "needs dp (DDP computes each replica's loss on its own device)");
   CrossEntropyOptions sum = loss;
   sum.reduction = Reduction::Sum;
   for (int r = 0; r < group.size(); ++r) {
-    sgds_.push_back(std::make_unique<Sgd>(group[r].device, replicas_[r]->net().param_count(), sgd));
+    sgds_.push_back(std::make_unique<Sgd>(group[r].device, replicas_.net(r).param_count(), sgd));
     losses_.push_back(std::make_unique<CrossEntropyLoss>(group[r].device, sum));
     loss_ready_.emplace_back(group[r].device);
   }
 }
 
 StepStats DistributedTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
-  return guarded([&] { return run_step(host_x, host_y, B); });
+  return replicas_.guarded([&] { return run_step(host_x, host_y, B); });
 }
 
-void DistributedTrainer::broadcast_once() {
-  if (broadcast_done_) return;
-  std::vector<float*> buffers;
-  for (auto& replica : replicas_) buffers.push_back(replica->net().params());
-  collectives_.broadcast(buffers, replicas_[0]->net().param_count(), 0);
-  broadcast_done_ = true;
+EvalStats DistributedTrainer::evaluate(const Dataset& data, int64_t batch) {
+  return replicas_.evaluate(data, batch, [&] { broadcast(); });
 }
-
-void DistributedTrainer::replicate_for_evaluation() { broadcast_once(); }
 
 void DistributedTrainer::restored(int64_t steps) {
-  ParallelTrainer::restored(steps);
+  replicas_.set_steps(steps);
   group_.drain();
   broadcast_done_ = false;  // rank 0's loaded params go out at the next step
   Sgd& root = *sgds_[0];
-  const std::size_t n = static_cast<std::size_t>(replicas_[0]->net().param_count());
+  const std::size_t n = static_cast<std::size_t>(replicas_.net(0).param_count());
   std::vector<float> host(root.momentum_buffer() ? n : 0);
   if (!host.empty()) {  // through the host: once per resume, any pair of devices
     const Context ctx{group_[0].device};
@@ -65,52 +64,90 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
   const int ranks = group_.size();
   const std::vector<Shard> shards = chunk_batch(B, ranks);
   const int active = static_cast<int>(shards.size());
-  const int64_t classes = replicas_[0]->classes();
-  const int64_t params = replicas_[0]->net().param_count();
-  begin_step(B, shards);
-
-  broadcast_once();
+  replicas_.begin_step(B, shards);
+  broadcast();
   int64_t counted = 0;
-  for (int64_t i = 0; i < B; ++i) counted += host_y[i] != loss_options_.ignore_index;
+  for (int64_t i = 0; i < B; ++i) counted += host_y[i] != replicas_.loss_options().ignore_index;
   const float weight = 1.0f / static_cast<float>(counted);  // inf when all ignored: NaN loss
+  replicas_.scatter(shards, host_x, host_y);
+  for (int r = 0; r < active; ++r) forward_and_loss(r, shards[r].size, weight);
+  for (int r = 0; r < ranks; ++r) backward(r, active);
+  const StepStats stats = check_loss(shards, host_y, counted);
+  replicas_.update(
+      ranks, Collective::AllReduce,
+      [this](int r) { return sgds_[static_cast<std::size_t>(r)].get(); },
+      /*after_sent=*/false);
+  replicas_.finish_step();
+  if (check_replicas_) check_replicas();
+  return stats;
+}
 
-  scatter(shards, host_x, host_y);
+// Rank 0's params to every replica, the whole buffer as one bucket, once (the
+// span "broadcast" on every compute lane).
+void DistributedTrainer::broadcast() {
+  if (broadcast_done_) return;
+  const int ranks = group_.size();
+  Tracer* tracer = replicas_.tracer();
+  std::vector<TimeMark> begin(static_cast<std::size_t>(ranks));
+  for (int r = 0; r < ranks; ++r)
+    if (tracer || r == 0) begin[r] = group_[r].compute.mark();
+  const Bucket& whole = replicas_.plan().whole();
+  replicas_.comm().broadcast(whole, replicas_.params(ranks));
+  replicas_.comm().finish(whole, ranks);
   for (int r = 0; r < ranks; ++r) {
-    LogicalDevice& d = group_[r];
-    const Context ctx = d.context();
-    if (r >= active) {  // idle: contributes zero gradient to the all-reduce
-      float* grads = replicas_[r]->net().grads();
-      d.compute.enqueue([=] { fill_bytes(ctx, grads, 0, static_cast<std::size_t>(params) * 4); });
-      continue;
-    }
-    Replica& replica = *replicas_[r];
-    const int64_t n = shards[r].size;
-    replica.forward(n, tracer_);
-    traced(tracer_, d.compute, r, Lane::Compute, "loss", {}, [&] {
-      CrossEntropyLoss* loss = losses_[r].get();
-      const float* logits = replica.logits();
-      const int32_t* labels = replica.y();
-      float* dlogits = replica.dlogits();
-      d.compute.enqueue([=] {
-        loss->compute(ctx, n, classes, logits, labels, dlogits);
-        scale(ctx, n * classes, weight, dlogits);
-      });
-    });
-    d.compute.record(loss_ready_[r]);
+    if (!begin[r].valid()) continue;
+    TimeMark end = group_[r].compute.mark();
+    if (r == 0) replicas_.clock().add(begin[r], end);
+    if (tracer) tracer->span(r, Lane::Compute, "broadcast", begin[r], end);
   }
-  queue_backward(active, ranks);
+  broadcast_done_ = true;
+}
 
-  // The host checks the loss (sum over replicas / count) before SGD.
+void DistributedTrainer::forward_and_loss(int r, int64_t n, float weight) {
+  LogicalDevice& d = group_[r];
+  const Context ctx = d.context();
+  const int64_t classes = replicas_.classes();
+  replicas_.forward(r, n);
+  traced(replicas_.tracer(), d.compute, r, Lane::Compute, "loss", {}, [&] {
+    CrossEntropyLoss* loss = losses_[r].get();
+    const float* logits = replicas_.logits(r);
+    const int32_t* labels = replicas_.y(r);
+    float* dlogits = replicas_.dlogits(r);
+    d.compute.enqueue([=] {
+      loss->compute(ctx, n, classes, logits, labels, dlogits);
+      scale(ctx, n * classes, weight, dlogits);
+    });
+  });
+  d.compute.record(loss_ready_[r]);
+}
+
+// An active replica's backward fires each bucket's hook as its layer is done;
+// an idle one contributes zeros to the all-reduce, every bucket ready at once.
+void DistributedTrainer::backward(int r, int active) {
+  if (r < active) return replicas_.backward(r);
+  LogicalDevice& d = group_[r];
+  const Context ctx = d.context();
+  float* grads = replicas_.net(r).grads();
+  const auto bytes = static_cast<std::size_t>(replicas_.net(r).param_count()) * 4;
+  d.compute.enqueue([=] { fill_bytes(ctx, grads, 0, bytes); });
+  replicas_.record_ready(r);
+}
+
+// The host checks the loss (sum over replicas / count) before any SGD is queued.
+StepStats DistributedTrainer::check_loss(const std::vector<Shard>& shards, const int32_t* host_y,
+                                         int64_t counted) {
   StepStats stats;
-  stats.samples = B;
+  stats.samples = shards.back().offset + shards.back().size;
+  const int64_t classes = replicas_.classes();
   double total = 0;
-  for (int r = 0; r < active; ++r) {
+  for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     loss_ready_[r].synchronize();
     const Context ctx = group_[r].context();
     host_logits_.resize(static_cast<std::size_t>(shards[r].size * classes));
-    download(ctx, host_logits_.data(), replicas_[r]->logits(), ctx.device,
+    download(ctx, host_logits_.data(), replicas_.logits(r), ctx.device,
              host_logits_.size() * sizeof(float));
-    stats.correct += correct_in(host_logits_.data(), host_y + shards[r].offset, shards[r].size);
+    stats.correct +=
+        count_correct(host_logits_.data(), host_y + shards[r].offset, shards[r].size, classes);
     try {
       total += losses_[r]->value(ctx);
     } catch (const Error& e) {  // the kernel counts rows within the shard
@@ -119,23 +156,18 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
     }
   }
   stats.loss = static_cast<float>(total / static_cast<double>(counted));
-  check_loss(stats.loss);
-
-  // all-reduce and SGD on every replica, bucket by bucket, while backward goes on.
-  reduce_and_step(ranks, true, [this](int r) { return sgds_[static_cast<std::size_t>(r)].get(); });
-  finish_step();
-  if (options_.check_replicas) check_replicas();
+  replicas_.count_step(stats.loss);
   return stats;
 }
 
 void DistributedTrainer::check_replicas() {
   group_.synchronize();
-  const Sequential& first = replicas_[0]->net();
+  const Sequential& first = replicas_.net(0);
   const auto n = static_cast<std::size_t>(first.param_count());
   auto host_params = [&](int r) {
     std::vector<float> values(n);
     const Context ctx = group_[r].context();
-    download(ctx, values.data(), replicas_[r]->net().params(), ctx.device, n * sizeof(float));
+    download(ctx, values.data(), replicas_.net(r).params(), ctx.device, n * sizeof(float));
     return values;
   };
   const std::vector<float> reference = host_params(0);
@@ -147,8 +179,8 @@ void DistributedTrainer::check_replicas() {
       for (const NamedParam& p : first.named_params())
         if (static_cast<int64_t>(i) >= p.offset && static_cast<int64_t>(i) < p.offset + p.numel())
           where += concat(" (", p.name, "[", static_cast<int64_t>(i) - p.offset, "])");
-      fail("--check-replicas: after step ", steps_, ", ", group_[r].name(),
-           " differs from rank 0 at ", where, ": ", values[i], " vs ", reference[i]);
+      fail_parameter("check_replicas", "after step ", replicas_.steps(), ", ", group_[r].name(),
+                     " differs from rank 0 at ", where, ": ", values[i], " vs ", reference[i]);
     }
   }
 }

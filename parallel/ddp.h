@@ -1,16 +1,18 @@
-// DistributedTrainer: the DistributedDataParallel step over a DeviceGroup.
-//
-//   (first step) broadcast   rank 0's params to every replica, once
+// DistributedTrainer: the DistributedDataParallel step over a DeviceGroup, in
+// phases (each a function below, each a trace span or phase of that name):
+//   broadcast    (first step, and after a resume) rank 0's params to every
+//                replica, once
 //   scatter      each replica's shard of x and y from the host (torch.chunk)
 //   forward      every active replica on its shard
 //   loss         per replica: cross-entropy with reduction sum, dlogits scaled
 //                by 1 / (non-ignored targets in the WHOLE batch), so that the
 //                summed gradients are the batch mean even for uneven shards
-//   backward     every active replica; an idle replica's grads are zeroed
-//   all_reduce   of the flat grads (tree or star reduce, then broadcast), one
-//                layer's bucket at a time while the layers below run backward
-//   sgd          on every replica, each with its own momentum buffer, bucket
-//                by bucket as each one's sum arrives
+//   backward     every active replica, with bucket-ready hooks (PyTorch's
+//                reducer hooks); an idle replica's grads are zeros, ready at once
+//   all_reduce   per bucket, as soon as every replica's hook fired for it,
+//                while the layers below run backward
+//   step         SGD on every replica, each with its own momentum buffer,
+//                bucket by bucket as each one's sum arrives
 // Replicas stay bitwise identical: the same params, the same summed grads, the
 // same kernel. check_replicas (--check-replicas) verifies it after every step
 // and names the first rank and element that differ.
@@ -19,8 +21,6 @@
 #include <memory>
 #include <vector>
 
-#include "model/loss.h"
-#include "model/sgd.h"
 #include "parallel/parallel_trainer.h"
 
 namespace cudp {
@@ -31,6 +31,8 @@ class DistributedTrainer final : public ParallelTrainer {
                      ParallelOptions options, CrossEntropyOptions loss = {});
 
   StepStats step(const float* host_x, const int32_t* host_y, int64_t B) override;
+  EvalStats evaluate(const Dataset& data, int64_t batch) override;
+  Sequential& net() override { return replicas_.net(0); }
   Sgd& optimizer() override { return *sgds_[0]; }
   // Copies rank 0's momentum and step count to every replica's optimizer; the
   // params follow at the next step's broadcast.
@@ -38,14 +40,22 @@ class DistributedTrainer final : public ParallelTrainer {
   void set_lr(float lr) override {
     for (auto& sgd : sgds_) sgd->set_lr(lr);
   }
+  double last_communication_ms() const override { return replicas_.last_communication_ms(); }
+  Sequential& replica_net(int rank) override { return replicas_.net(rank); }
+  DeviceGroup& group() override { return replicas_.group(); }
   // Throws cudp::Error naming the first rank and parameter element that differ from rank 0.
   void check_replicas();
 
  private:
-  void replicate_for_evaluation() override;
-  void broadcast_once();
   StepStats run_step(const float* host_x, const int32_t* host_y, int64_t B);
+  void broadcast();
+  void forward_and_loss(int r, int64_t n, float weight);
+  void backward(int r, int active);
+  StepStats check_loss(const std::vector<Shard>& shards, const int32_t* host_y, int64_t counted);
 
+  ReplicaSet replicas_;
+  DeviceGroup& group_;
+  bool check_replicas_;
   std::vector<std::unique_ptr<Sgd>> sgds_;                 // one per rank
   std::vector<std::unique_ptr<CrossEntropyLoss>> losses_;  // reduction sum, one per rank
   std::vector<Event> loss_ready_;

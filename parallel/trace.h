@@ -4,10 +4,12 @@
 // with two threads, tid 0 "compute" and tid 1 "copy" (its incoming copies), so
 // one device is one lane group and overlapping copy and add never share a row.
 // Every event is a complete event (ph "X", ts/dur in microseconds). Names:
-//   step, scatter, broadcast, forward/<layer>, gather, loss, scatter_grad,
+//   step, scatter, forward/<layer>, gather, loss, scatter_grad,
 //   backward/<layer>, join, sgd                         (compute lanes)
-//   reduce, all_reduce, add, peer_add                   (compute lanes: the
-//             whole-buffer collectives of collectives.h, not the trainers')
+//   broadcast                                           (ddp's compute lanes,
+//             its first step and the step after a resume)
+//   peer_add, copy  with args {bytes, src, dst, phase}  (compute lanes: a
+//             bucket on the plan's Parts route, parallel/bucket_plan.h)
 //   copy  with args {bytes, src, dst, phase}            (copy lanes)
 //   peer_add  with args {bytes, src, dst, phase}        (copy lanes: a gradient
 //             bucket's reduce edge, reading the sender's buffer in place;

@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "model/models.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 #include "tests/common/poison.h"
 #include "tests/kernels/versions_check.h"
 
@@ -25,7 +25,7 @@ std::vector<float> train_three_steps(int threads) {
   net->init(3);
   SgdOptions sgd;
   sgd.lr = 0.05f, sgd.momentum = 0.9f;
-  Trainer trainer(*net, cpu_context(threads), sgd);
+  OneDeviceTrainer trainer(*net, cpu_context(threads), sgd);
   const auto x = test::random_floats(batch * 3 * 16 * 16, 17);
   std::vector<int32_t> y(static_cast<size_t>(batch));
   for (int64_t i = 0; i < batch; ++i) y[static_cast<size_t>(i)] = static_cast<int32_t>(i * 7 % 10);

@@ -9,7 +9,7 @@
 
 #include "model/models.h"
 #include "model/safetensors.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 #include "tests/data/expect_error.h"
 #include "tests/model/test_files.h"
 
@@ -24,7 +24,7 @@ const SgdOptions kSgd = {0.05f, 0.9f, 0.0f, 0.01f, true, false};
 // A fixed batch of 6 samples; step i uses it scaled so that steps differ.
 struct TinyRun {
   std::unique_ptr<Sequential> net = build_model("seed-pool", kInput, cpu_device());
-  Trainer trainer{(net->init(3), *net), Context{cpu_device()}, kSgd};
+  OneDeviceTrainer trainer{(net->init(3), *net), Context{cpu_device()}, kSgd};
   void steps(int k) {
     std::vector<float> x(6 * 64);
     std::vector<int32_t> y = {0, 1, 2, 3, 4, 5};

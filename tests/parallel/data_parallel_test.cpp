@@ -80,10 +80,10 @@ TEST(DataParallel, RerunsChunkSizesEdgesAndOutputDeviceChangeNoBit) {
     EXPECT_TRUE(test::all_identical(a.params, b.params, "rerun"));
     EXPECT_TRUE(test::all_identical(a.losses, b.losses, "rerun losses"));
     ParallelOptions small_chunks = mode(m);
-    small_chunks.collectives.chunk_bytes = 4096;
+    small_chunks.plan.chunk_bytes = 4096;
     const Trained c = test::train_parallel(batches, 4, small_chunks);
     EXPECT_TRUE(test::all_identical(a.params, c.params, "4 KiB chunks"));
-    small_chunks.collectives.direct_reads = false;  // --edge copy: copies through scratch
+    small_chunks.plan.direct_reads = false;  // --edge copy: copies through scratch
     const Trained e = test::train_parallel(batches, 4, small_chunks);
     EXPECT_TRUE(test::all_identical(a.params, e.params, "copy edges"));
     EXPECT_TRUE(test::all_identical(a.losses, e.losses, "copy edges' losses"));
@@ -105,8 +105,8 @@ TEST(DataParallel, CuttingBucketsIntoPartsChangesNoBit) {
     for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
       const auto batches = make_batches(kSteps, 10, 41);  // 4 ranks: 3, 3, 3, 1
       ParallelOptions whole = mode(m, algorithm), split = mode(m, algorithm);
-      whole.split_bucket_floats = int64_t{1} << 40;
-      split.split_bucket_floats = 1;
+      whole.plan.split_bucket_floats = int64_t{1} << 40;
+      split.plan.split_bucket_floats = 1;
       for (int ranks : {3, 4}) {
         const std::string what =
             concat(parallel_mode_name(m), " ", reduce_algorithm_name(algorithm), " N=", ranks);
@@ -131,7 +131,7 @@ TEST(DataParallel, TreeAndStarAgreeWithinTolerance) {
 TEST(DataParallel, EvaluationMatchesTheTrainer) {
   const DataSplit data = make_synthetic(test::kInput, 16, 21, 4);
   auto net = test::small_factory()(cpu_device(0), 3);
-  Trainer trainer(*net, Context{cpu_device(0)}, test::test_sgd());
+  OneDeviceTrainer trainer(*net, Context{cpu_device(0)}, test::test_sgd());
   const EvalStats ref = trainer.evaluate(data.test, 8);
   for (int devices : {1, 3}) {
     DeviceGroup group(test::cpus(devices), 3);
@@ -153,7 +153,7 @@ TEST(DataParallel, EvaluationMatchesTheTrainer) {
 TEST(DataParallel, AStepAfterAnEmptyEvaluationChangesNoBit) {
   const auto batches = make_batches(2, 10, 43);
   ParallelOptions split = mode(ParallelMode::DataParallel);
-  split.split_bucket_floats = 1;
+  split.plan.split_bucket_floats = 1;
   const Trained want = test::train_parallel(batches, 4, split);
   const DataSplit data = make_synthetic(test::kInput, 4, 0, 5);
   DeviceGroup group(test::cpus(4), 3);

@@ -8,7 +8,7 @@
 
 #include "model/models.h"
 #include "model/rng.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
 
@@ -68,7 +68,7 @@ struct Trained {
 
 inline Trained train_one_device(const std::vector<Batch>& batches, uint64_t seed = 3) {
   auto net = small_factory()(cpu_device(0), seed);
-  Trainer trainer(*net, Context{cpu_device(0)}, test_sgd());
+  OneDeviceTrainer trainer(*net, Context{cpu_device(0)}, test_sgd());
   Trained t;
   for (const Batch& b : batches) {
     const StepStats s = trainer.step(b.x.data(), b.y.data(), b.size());
@@ -99,7 +99,7 @@ inline Trained train_parallel(const std::vector<Batch>& batches, int devices,
 inline ParallelOptions mode(ParallelMode m, ReduceAlgorithm a = ReduceAlgorithm::Tree) {
   ParallelOptions o;
   o.mode = m;
-  o.collectives.algorithm = a;
+  o.plan.algorithm = a;
   return o;
 }
 

@@ -1,4 +1,4 @@
-// The CUDA paths of parallel/: streams and events, copy_peer, collectives, the
+// The CUDA paths of parallel/: streams and events, copy_async, the communicator, the
 // DataParallel and DDP trainers and the trace on GPUs. Logical devices on one
 // GPU (cuda:0,0,0,0) run everywhere a GPU is; the GPU-to-GPU paths need two.
 // Every test skips with the reason when no GPU is usable (label gpu).
@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "model/trainer.h"
-#include "parallel/collectives.h"
+#include "model/one_device_trainer.h"
+#include "parallel/communicator.h"
 #include "runtime/copy.h"
 #include "runtime/cuda_info.h"
 #include "runtime/memory.h"
@@ -81,6 +81,20 @@ TEST(CudaPeer, EveryPathMovesTheBytes) {
   }
 }
 
+// One bucket holding the whole buffer, on the Whole route (edges on the copy
+// streams), as the benchmarks and a step's small buckets run.
+struct WholeBuffer {
+  BucketPlan plan;
+  Communicator c;
+  WholeBuffer(DeviceGroup& group, int64_t n, ReduceAlgorithm a, bool direct)
+      : plan({n}, group, {a, std::size_t{1} << 20, direct, int64_t{1} << 60}), c(group, plan) {}
+  void all_reduce(const std::vector<float*>& buffers) {
+    const int ranks = static_cast<int>(buffers.size());
+    c.all_reduce(plan.whole(), buffers, c.ready_now(ranks));
+    c.finish(plan.whole(), ranks);
+  }
+};
+
 TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
   REQUIRE_GPUS(1);
   for (int ranks : {1, 2, 3, 4, 8}) {
@@ -88,14 +102,14 @@ TEST(CudaCollectives, RankPlusOneOnLogicalDevicesOfOneGpu) {
     for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
       for (int64_t n : {0, 1, 7, (3 << 20) / 4 + 3}) {
         for (bool direct : {true, false}) {
-          Collectives c(group, {a, std::size_t{1} << 20, direct});
+          WholeBuffer c(group, n, a, direct);
           std::vector<Buffer<float>> owned;
           std::vector<float*> buffers;
           for (int r = 0; r < ranks; ++r) {
             owned.push_back(from_host_vector(std::vector<float>(n, float(r + 1)), cuda_device(0)));
             buffers.push_back(owned.back().data());
           }
-          c.all_reduce(buffers, n);
+          c.all_reduce(buffers);
           group.synchronize();
           for (int r = 0; r < ranks; ++r)
             EXPECT_TRUE(test::all_close(
@@ -112,7 +126,7 @@ TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
   const auto batches = test::make_batches(5, 9, 17);
   auto net = test::small_factory()(cuda_device(0), 3);
   Context ctx{cuda_device(0)};
-  Trainer trainer(*net, ctx, test::test_sgd());
+  OneDeviceTrainer trainer(*net, ctx, test::test_sgd());
   for (const auto& b : batches) trainer.step(b.x.data(), b.y.data(), b.size());
   std::vector<float> ref(static_cast<std::size_t>(net->param_count()));
   copy_bytes(ctx, ref.data(), cpu_device(), net->params(), cuda_device(0), ref.size() * 4);
@@ -125,8 +139,8 @@ TEST(CudaDataParallel, TwoLogicalDevicesMatchOneDevice) {
       const bool direct = edges != 1, parts = edges == 2;
       DeviceGroup group(on_gpu0(3), 3);
       ParallelOptions options = test::mode(m);
-      options.collectives.direct_reads = direct;
-      if (parts) options.split_bucket_floats = 1;
+      options.plan.direct_reads = direct;
+      if (parts) options.plan.split_bucket_floats = 1;
       auto parallel =
           make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
       for (const auto& b : batches) parallel->step(b.x.data(), b.y.data(), b.size());
@@ -180,14 +194,14 @@ std::vector<LevelRate> level_rates(Tracer& timed, bool direct) {
 
 std::vector<LevelRate> reduce_level_rates(bool direct, const std::vector<float*>& buffers,
                                           int64_t n, DeviceGroup& group) {
-  Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20, direct});
-  for (int warm = 0; warm < 3; ++warm) c.all_reduce(buffers, n);
+  WholeBuffer c(group, n, ReduceAlgorithm::Tree, direct);
+  for (int warm = 0; warm < 3; ++warm) c.all_reduce(buffers);
   group.synchronize();
   std::vector<LevelRate> best;
   for (int rep = 0; rep < 5; ++rep) {
     Tracer timed({"0", "1", "2", "3"});
-    c.set_tracer(&timed);
-    c.all_reduce(buffers, n);
+    c.c.set_tracer(&timed);
+    c.all_reduce(buffers);
     group.synchronize();
     const auto rates = level_rates(timed, direct);
     if (best.empty()) best = rates;
@@ -243,14 +257,14 @@ TEST(CudaCollectives, DirectEdgesMatchTheCopyPathBitwise) {
     std::vector<std::vector<float>> results;
     for (bool direct : {false, true}) {
       DeviceGroup group(on_gpu0(ranks), 0);
-      Collectives c(group, {ReduceAlgorithm::Tree, std::size_t{1} << 20, direct});
+      WholeBuffer c(group, n, ReduceAlgorithm::Tree, direct);
       std::vector<Buffer<float>> owned;
       std::vector<float*> buffers;
       for (int r = 0; r < ranks; ++r) {
         owned.push_back(from_host_vector(test::random_floats(n, 40 + r), cuda_device(0)));
         buffers.push_back(owned.back().data());
       }
-      c.all_reduce(buffers, n);
+      c.all_reduce(buffers);
       group.synchronize();
       for (int r = 1; r < ranks; ++r)
         EXPECT_TRUE(test::all_identical(to_host_vector(owned[r]), to_host_vector(owned[0]),

@@ -1,9 +1,9 @@
-// See trainer.h.
+// See one_device_trainer.h; count_correct and check_finite_loss (trainer.h).
 //
 // Accuracy needs the argmax of every row: the logits ([N, classes], a few
 // hundred bytes) come back to the host for it, in the same synchronisation
 // that brings back the loss.
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 
 #include <cmath>
 #include <cstring>
@@ -12,12 +12,31 @@
 
 namespace cudp {
 
-Trainer::Trainer(Sequential& net, const Context& ctx, SgdOptions sgd, CrossEntropyOptions loss)
+int64_t count_correct(const float* host_logits, const int32_t* host_y, int64_t n, int64_t classes) {
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = host_logits + i * classes;
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best]) best = c;  // first maximum, as torch.argmax
+    correct += best == host_y[i];
+  }
+  return correct;
+}
+
+void check_finite_loss(float loss, int64_t step) {
+  if (!std::isfinite(loss))
+    fail("training diverged: the loss is ", loss, " at step ", step,
+         " (try a smaller learning rate)");
+}
+
+OneDeviceTrainer::OneDeviceTrainer(Sequential& net, const Context& ctx, SgdOptions sgd,
+                                   CrossEntropyOptions loss)
     : net_(net), ctx_(ctx), sgd_(ctx.device, net.param_count(), sgd), loss_(ctx.device, loss) {
   CUDP_ASSERT(ctx.device == net.device());
 }
 
-void Trainer::upload(const float* host_x, const int32_t* host_y, int64_t N) {
+void OneDeviceTrainer::upload(const float* host_x, const int32_t* host_y, int64_t N) {
   const int64_t sample = shape_numel(net_.input_shape());
   if (N > capacity_) {
     x_ = Buffer<float>(ctx_.device, static_cast<size_t>(N * sample));
@@ -30,22 +49,14 @@ void Trainer::upload(const float* host_x, const int32_t* host_y, int64_t N) {
   host_labels_.assign(host_y, host_y + N);
 }
 
-int64_t Trainer::count_correct(const float* logits, int64_t N) {
+int64_t OneDeviceTrainer::correct_of(const float* logits, int64_t N) {
   const int64_t classes = net_.classes();
   host_logits_.resize(static_cast<size_t>(N * classes));
   download(ctx_, host_logits_.data(), logits, ctx_.device, host_logits_.size() * sizeof(float));
-  int64_t correct = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    const float* row = host_logits_.data() + i * classes;
-    int64_t best = 0;
-    for (int64_t c = 1; c < classes; ++c)
-      if (row[c] > row[best]) best = c;  // first maximum, as torch.argmax
-    correct += best == host_labels_[i];
-  }
-  return correct;
+  return count_correct(host_logits_.data(), host_labels_.data(), N, classes);
 }
 
-StepStats Trainer::step(const float* host_x, const int32_t* host_y, int64_t N) {
+StepStats OneDeviceTrainer::step(const float* host_x, const int32_t* host_y, int64_t N) {
   CUDP_ASSERT(N >= 1);
   upload(host_x, host_y, N);
   const float* logits = net_.forward(ctx_, N, x_.data());
@@ -53,18 +64,15 @@ StepStats Trainer::step(const float* host_x, const int32_t* host_y, int64_t N) {
   net_.backward(ctx_, dlogits_.data());
   StepStats stats;
   stats.samples = N;
-  stats.correct = count_correct(logits, N);
+  stats.correct = correct_of(logits, N);
   // The loss is checked before the update: a bad label or a NaN never reaches the parameters.
   stats.loss = loss_.value(ctx_);
-  ++steps_;
-  if (!std::isfinite(stats.loss))
-    fail("training diverged: the loss is ", stats.loss, " at step ", steps_,
-         " (try a smaller --lr)");
+  check_finite_loss(stats.loss, ++steps_);
   sgd_.step(ctx_, net_.params(), net_.grads());
   return stats;
 }
 
-EvalStats Trainer::evaluate(const Dataset& data, int64_t batch) {
+EvalStats OneDeviceTrainer::evaluate(const Dataset& data, int64_t batch) {
   EvalStats stats;
   const std::vector<int64_t> order = epoch_order(data.size(), 0, 0, false);
   std::vector<float> x(static_cast<size_t>(batch * data.sample_numel()));
@@ -75,7 +83,7 @@ EvalStats Trainer::evaluate(const Dataset& data, int64_t batch) {
     upload(x.data(), y.data(), n);
     const float* logits = net_.forward(ctx_, n, x_.data());
     loss_.compute(ctx_, n, net_.classes(), logits, y_.data(), nullptr);
-    stats.correct += count_correct(logits, n);
+    stats.correct += correct_of(logits, n);
     stats.loss += static_cast<double>(loss_.value(ctx_)) * n;
     stats.samples += n;
   }

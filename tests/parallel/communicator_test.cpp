@@ -1,4 +1,5 @@
-// Collectives on CPU devices against closed forms (parallel/collectives.h).
+// The Communicator on CPU devices against closed forms (parallel/communicator.h),
+// over bucket plans of one or several buckets, both routes (Whole, Parts).
 //
 // Rank r contributes r+1 everywhere, so a sum over M ranks is M(M+1)/2 exactly;
 // random data is checked against a double-precision sum, and the summation
@@ -14,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "parallel/collectives.h"
+#include "parallel/communicator.h"
 #include "runtime/error.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
@@ -57,6 +58,36 @@ std::vector<std::vector<float>> rank_plus_one(int ranks, int64_t n) {
 
 std::string label(int ranks, int64_t n, ReduceAlgorithm a, std::size_t chunk) {
   return concat("N=", ranks, " n=", n, " ", reduce_algorithm_name(a), " chunk=", chunk);
+}
+
+// A plan over buckets of these sizes and a communicator over it. The whole-
+// buffer calls are one bucket, plan.whole(), after the work queued so far.
+struct Comm {
+  DeviceGroup& group;
+  BucketPlan plan;
+  Communicator c;
+  Comm(DeviceGroup& g, std::vector<int64_t> sizes, PlanOptions options)
+      : group(g), plan(sizes, g, options), c(g, plan) {}
+  int ranks(const std::vector<float*>& p) const { return static_cast<int>(p.size()); }
+  void reduce(const std::vector<float*>& p) {
+    c.reduce(plan.whole(), p, c.ready_now(ranks(p)));
+    c.finish(plan.whole(), ranks(p));
+  }
+  void all_reduce(const std::vector<float*>& p) {
+    c.all_reduce(plan.whole(), p, c.ready_now(ranks(p)));
+    c.finish(plan.whole(), ranks(p));
+  }
+  void broadcast(const std::vector<float*>& p) {
+    c.broadcast(plan.whole(), p);
+    c.finish(plan.whole(), ranks(p));
+  }
+};
+
+PlanOptions whole_route(ReduceAlgorithm a, std::size_t chunk, bool direct = true) {
+  return {a, chunk, direct, int64_t{1} << 60};
+}
+PlanOptions parts_route(ReduceAlgorithm a = ReduceAlgorithm::Tree) {
+  return {a, std::size_t{1} << 20, true, 1};
 }
 
 TEST(Schedule, TreeLevelsFollowTheBinomialRule) {
@@ -114,18 +145,18 @@ TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
         for (std::size_t chunk : {small, uneven, std::size_t{1} << 20}) {
           for (bool direct : {false, true}) {
             if (direct && chunk != small) continue;  // a direct edge has no chunks
-            Collectives c(group, {algorithm, chunk, direct});
+            Comm c(group, {n}, whole_route(algorithm, chunk, direct));
             const float expected = ranks * (ranks + 1) / 2.0f;
             const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
             {
               RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-              c.reduce(b.pointers(), n);
+              c.reduce(b.pointers());
               group.synchronize();
               EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(n, expected), 0, 0, what));
             }
             {
               RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-              c.all_reduce(b.pointers(), n);
+              c.all_reduce(b.pointers());
               group.synchronize();
               for (int r = 0; r < ranks; ++r)
                 EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0,
@@ -133,11 +164,10 @@ TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
             }
             {
               RankBuffers b(group, ranks, rank_plus_one(ranks, n));
-              const int root = ranks - 1;
-              c.broadcast(b.pointers(), n, root);
+              c.broadcast(b.pointers());
               group.synchronize();
               for (int r = 0; r < ranks; ++r)
-                EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, float(ranks)), 0, 0,
+                EXPECT_TRUE(test::all_close(b.host(r), std::vector<float>(n, 1.0f), 0, 0,
                                             what + concat(" broadcast to rank ", r)));
             }
           }
@@ -163,9 +193,9 @@ TEST(Collectives, SeveralMiBOfRandomDataAgainstADoubleSum) {
       std::vector<std::size_t> chunks = {std::size_t{1} << 20};
       if (algorithm == ReduceAlgorithm::Tree) chunks = {64 << 10, 1 << 20, 8 << 20};
       for (std::size_t chunk : chunks) {
-        Collectives c(group, {algorithm, chunk});
+        Comm c(group, {n}, whole_route(algorithm, chunk));
         RankBuffers b(group, ranks, values);
-        c.all_reduce(b.pointers(), n);
+        c.all_reduce(b.pointers());
         group.synchronize();
         const std::string what = label(ranks, n, algorithm, chunk);
         EXPECT_TRUE(test::all_close(b.host(0), sum, 1e-6 * ranks, 1e-5, what));
@@ -206,26 +236,26 @@ TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
     for (bool direct : {false, true}) {
       for (auto [algorithm, expected] :
            {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star}}) {
-        Collectives c(group, {algorithm, chunk, direct});
+        Comm c(group, {1000, 2000, n - 3000}, whole_route(algorithm, chunk, direct));
         const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
         RankBuffers b(group, ranks, values);
-        c.reduce(b.pointers(), n);
+        c.reduce(b.pointers());
         group.synchronize();
         EXPECT_TRUE(test::all_identical(b.host(0), *expected, what));
         // The trainers' buckets sum in the same order, on the copy streams.
         RankBuffers buckets(group, ranks, values);
         ReadyNow ready(group, ranks);
-        c.reduce_bucket(buckets.pointers(), 1000, 2000, ready.pointers());
-        c.reduce_bucket(buckets.pointers(), 0, 1000, ready.pointers());
-        c.reduce_bucket(buckets.pointers(), 3000, n - 3000, ready.pointers());
-        c.join(ranks);
+        for (int i : {1, 0, 2})
+          c.c.reduce(c.plan.buckets()[i], buckets.pointers(), ready.pointers());
+        c.c.join(ranks);
         group.synchronize();
         EXPECT_TRUE(test::all_identical(buckets.host(0), *expected, what + " buckets"));
         // Cut into parts on the compute streams: each part runs every edge.
         if (!direct) continue;
+        Comm in_parts(group, {n}, parts_route(algorithm));
+        ASSERT_EQ(in_parts.plan.route(in_parts.plan.whole(), ranks), Route::Parts);
         RankBuffers parts(group, ranks, values);
-        for (int q = 0; q < ranks; ++q)
-          c.reduce_part(parts.pointers(), 0, n, q, ready.pointers(), "reduce");
+        in_parts.reduce(parts.pointers());
         group.synchronize();
         EXPECT_TRUE(test::all_identical(parts.host(0), *expected, what + " parts"));
       }
@@ -241,8 +271,10 @@ TEST(Collectives, BucketsOverlapLaterComputeAndJoin) {
   for (int ranks : {1, 2, 3, 5}) {
     for (bool direct : {false, true}) {
       DeviceGroup group(cpus(ranks), 0);
-      Collectives c(group, {ReduceAlgorithm::Tree, 4096, direct});
       const int64_t n = 10007;
+      Comm c(group, {100, 900, 4000, n - 5000 - 7, 7},
+             whole_route(ReduceAlgorithm::Tree, 4096, direct));
+      Comm whole_buffer(group, {n - 7}, whole_route(ReduceAlgorithm::Tree, 4096, direct));
       std::vector<std::vector<float>> values;
       for (int r = 0; r < ranks; ++r) values.push_back(test::random_floats(n, 300 + r));
       RankBuffers b(group, ranks, values);
@@ -264,14 +296,13 @@ TEST(Collectives, BucketsOverlapLaterComputeAndJoin) {
           for (int i = 0; i < 7; ++i) tail[i] = -1.0f;
         });
       }
-      c.all_reduce_bucket(p, 0, 5000, ready.pointers());
-      c.all_reduce_bucket(p, 5000, n - 5000 - 7, ready.pointers());
-      c.join(ranks);
+      for (int i : {0, 1, 2, 3}) c.c.all_reduce(c.plan.buckets()[i], p, ready.pointers());
+      c.c.join(ranks);
       group.synchronize();
       const std::string what = concat("N=", ranks, direct ? " direct" : " copy");
       // The same sums, bit for bit, from one whole-buffer all_reduce.
       RankBuffers whole(group, ranks, values);
-      c.all_reduce(whole.pointers(), n - 7);
+      whole_buffer.all_reduce(whole.pointers());
       group.synchronize();
       for (int r = 0; r < ranks; ++r) {
         std::vector<float> got = b.host(r), want = whole.host(r);
@@ -281,10 +312,10 @@ TEST(Collectives, BucketsOverlapLaterComputeAndJoin) {
         }
         EXPECT_TRUE(test::all_identical(got, want, what + concat(" rank ", r)));
       }
-      // broadcast_bucket: rank 0's slice to every rank, the rest untouched.
+      // A bucket's broadcast: rank 0's slice to every rank, the rest untouched.
       RankBuffers params(group, ranks, values);
-      c.broadcast_bucket(params.pointers(), 100, 900);
-      c.join(ranks);
+      c.c.broadcast(c.plan.buckets()[1], params.pointers());
+      c.c.finish(c.plan.buckets()[1], ranks);
       group.synchronize();
       for (int r = 0; r < ranks; ++r) {
         std::vector<float> want = values[static_cast<std::size_t>(r)];
@@ -303,12 +334,14 @@ TEST(Collectives, PartsCoverABucketOnceAndWaitForEveryRank) {
   for (int ranks = 1; ranks <= 8; ++ranks) {
     for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{10007}}) {
       DeviceGroup group(cpus(ranks), 0);
-      Collectives c(group, {});
       const int64_t offset = 3, size = n + 5;
+      Comm c(group, {offset, n, 2}, parts_route());
+      const Bucket bucket =
+          c.plan.buckets().size() == 3 ? c.plan.buckets()[1] : Bucket{1, offset, 0};
       const std::string what = concat("N=", ranks, " n=", n);
       int64_t covered = 0;
       for (int q = 0; q < ranks; ++q) {
-        const Range part = Collectives::part_of(n, ranks, q);
+        const Range part = c.plan.part(bucket, ranks, q);
         EXPECT_EQ(part.begin, covered) << what;
         covered = part.end;
       }
@@ -323,21 +356,29 @@ TEST(Collectives, PartsCoverABucketOnceAndWaitForEveryRank) {
         });
       }
       ReadyNow ready(group, ranks);
-      for (int q = 0; q < ranks; ++q) c.reduce_part(p, offset, n, q, ready.pointers(), "reduce");
+      if (n == 0) continue;  // no bucket: a layer without parameters
+      if (ranks > 1) {
+        ASSERT_EQ(c.plan.route(bucket, ranks), Route::Parts);
+      }
+      c.c.reduce(bucket, p, ready.pointers());
+      c.c.finish(bucket, ranks);
       group.synchronize();
       const float sum = float(ranks * (ranks + 1) / 2);
       std::vector<float> want(static_cast<std::size_t>(size), 1.0f);
       for (int64_t i = offset; i < offset + n; ++i) want[static_cast<std::size_t>(i)] = sum;
       if (n > 0) want[static_cast<std::size_t>(offset)] = 2 * sum;
       EXPECT_TRUE(test::all_identical(b.host(0), want, what + " reduce"));
-      for (int q = 0; q < ranks; ++q) c.broadcast_part(p, offset, n, q, "broadcast");
+      c.c.broadcast(bucket, p);
+      c.c.finish(bucket, ranks);
       group.synchronize();
       for (int r = 1; r < ranks; ++r) {
         // outside the bucket: the rank's own values; inside: rank 0's sum
         std::vector<float> got = b.host(r);
-        for (int64_t i = 0; i < size; ++i)
-          if (i < offset || i >= offset + n)
+        for (int64_t i = 0; i < size; ++i) {
+          if (i < offset || i >= offset + n) {
             EXPECT_EQ(got[static_cast<std::size_t>(i)], float(r + 1)) << what << " rank " << r;
+          }
+        }
         EXPECT_TRUE(test::all_identical(
             std::vector<float>(got.begin() + offset, got.begin() + offset + n),
             std::vector<float>(want.begin() + offset, want.begin() + offset + n),
@@ -346,25 +387,24 @@ TEST(Collectives, PartsCoverABucketOnceAndWaitForEveryRank) {
     }
   }
   DeviceGroup group(cpus(2), 0);
-  Collectives c(group, {});
+  Comm c(group, {4}, parts_route());
   RankBuffers b(group, 2, rank_plus_one(2, 4));
-  ReadyNow ready(group, 2);
-  EXPECT_THROW(c.reduce_part(b.pointers(), 0, 4, 2, ready.pointers(), "reduce"), Error);
-  EXPECT_THROW(c.broadcast_part(b.pointers(), 0, 4, -1, "broadcast"), Error);
+  ReadyNow ready(group, 1);  // one event for two buffers
+  EXPECT_THROW(c.c.reduce(c.plan.whole(), b.pointers(), ready.pointers()), Error);
+  EXPECT_THROW(c.c.broadcast(Bucket{7, 0, 4}, b.pointers()), Error);  // not the plan's
 }
 
-TEST(Collectives, ASubsetOfRanksAndAnotherRoot) {
+TEST(Collectives, ASubsetOfRanks) {
   DeviceGroup group(cpus(4), 0);
-  Collectives c(group, {});
+  Comm c(group, {10}, whole_route(ReduceAlgorithm::Tree, 1 << 20));
   RankBuffers b(group, 3, rank_plus_one(3, 10));  // ranks 0..2 only
-  c.reduce(b.pointers(), 10, 1);
+  c.reduce(b.pointers());
   group.synchronize();
-  EXPECT_TRUE(test::all_close(b.host(1), std::vector<float>(10, 6.0f), 0, 0, "root 1"));
-  EXPECT_THROW(c.reduce(b.pointers(), 10, 3), Error);
+  EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(10, 6.0f), 0, 0, "3 of 4"));
   std::vector<float*> too_many(5, b.pointers()[0]);
-  EXPECT_THROW(c.all_reduce(too_many, 10), Error);
-  EXPECT_THROW(Collectives(group, {ReduceAlgorithm::Tree, 2}), Error);
-  EXPECT_THROW(parse_reduce_algorithm("ring"), Error);
+  EXPECT_THROW(c.all_reduce(too_many), Error);
+  EXPECT_THROW(BucketPlan({10}, group, whole_route(ReduceAlgorithm::Tree, 2)), ParameterError);
+  EXPECT_THROW(parse_reduce_algorithm("ring"), ParameterError);
 }
 
 TEST(Collectives, BackToBackCallsReuseScratchSafely) {
@@ -374,12 +414,12 @@ TEST(Collectives, BackToBackCallsReuseScratchSafely) {
   const int ranks = 4;
   const int64_t n = 999;
   DeviceGroup group(cpus(ranks), 0);
-  Collectives c(group, {ReduceAlgorithm::Tree, 256});
+  Comm c(group, {n}, whole_route(ReduceAlgorithm::Tree, 256, false));
   RankBuffers b(group, ranks, rank_plus_one(ranks, n));
   float expected = 0;
   for (int r = 0; r < ranks; ++r) expected += r + 1;
   for (int round = 0; round < 5; ++round) {
-    c.all_reduce(b.pointers(), n);
+    c.all_reduce(b.pointers());
     if (round < 4) expected *= ranks;
   }
   group.synchronize();

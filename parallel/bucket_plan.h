@@ -1,0 +1,100 @@
+// BucketPlan: how each bucket of the flat buffers moves, decided in one place.
+//
+// Buckets are one per layer with parameters (its slice of the flat parameter
+// and gradient buffers, in forward order; backward produces them last first),
+// and whole(): the whole buffer as one more bucket (ddp's first broadcast, dp's
+// evaluation, the benchmarks). For a bucket over M participating ranks:
+//   route   Whole  each edge of the reduce order (parallel/reduce_order.h) runs
+//                  on ONE copy stream: the compute streams go on with the layers
+//                  below in backward (or above, in forward).
+//           Parts  M ranks that all address each other's memory in place (CPU
+//                  devices; logical devices on one GPU), a bucket of
+//                  split_bucket_floats or more, direct reads: the bucket is cut
+//                  into M parts and rank q's COMPUTE stream does part q of every
+//                  edge. On CPU devices a copy stream is one more thread on the
+//                  same cores: it took a core from one replica at a time, which
+//                  fell behind while the others waited. Parts gave the last
+//                  speedups on 2 cores; they change no bit (every element sees
+//                  the same adds in the same order).
+//   edge    direct (direct_reads, and the two devices address each other's
+//           memory): one add in place, 3 bytes of traffic per byte summed; a
+//           reduce's is pushed by the sender's copy stream (every rank but the
+//           root does one add), an all-reduce's pulled by the receiver's.
+//           Otherwise staged: the receiver's copy stream copies chunk_elements()
+//           at a time into two scratch slots and adds each (--edge copy).
+//   sgd     where each piece of an optimizer's update runs: Parts, part q of
+//           every optimizer on q's compute stream; Whole, on the owner's copy
+//           stream, in halves (the second on its compute stream, after its
+//           backward) when the bucket is big and there are several ranks.
+// The decision a reader would get wrong: the plan changes only WHERE work runs,
+// never which sums are taken in which order; the trainers and the communicator
+// ask it and never branch on machine details themselves.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "model/sequential.h"
+#include "parallel/device_group.h"
+#include "parallel/reduce_order.h"
+#include "parallel/trace.h"
+#include "runtime/thread_pool.h"
+
+namespace cudp {
+
+struct PlanOptions {
+  ReduceAlgorithm algorithm = ReduceAlgorithm::Tree;
+  std::size_t chunk_bytes = std::size_t{1} << 20;  // a staged edge's chunk
+  // false forces staged edges (--edge copy) and so no parts.
+  bool direct_reads = true;
+  // With several ranks, a bucket of this many floats or more (seed-pool's fc1)
+  // goes in parts or has its SGD in halves.
+  int64_t split_bucket_floats = int64_t{1} << 18;
+};
+
+struct Bucket {
+  int id = 0;  // 0..buckets()-1 in forward order; whole() is the last id
+  int64_t offset = 0, count = 0;
+};
+
+enum class Route { Whole, Parts };
+
+struct SgdPiece {
+  int runner = 0;  // the rank whose stream runs it
+  Lane lane = Lane::Copy;
+  int64_t offset = 0, count = 0;  // in the flat buffer
+};
+
+class BucketPlan {
+ public:
+  BucketPlan(const Sequential& net, const DeviceGroup& group, PlanOptions options);
+  // Buckets of these sizes laid end to end (a 0 is a layer without parameters).
+  BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGroup& group,
+             PlanOptions options);
+
+  const PlanOptions& options() const { return options_; }
+  ReduceAlgorithm algorithm() const { return options_.algorithm; }
+  int64_t chunk_elements() const { return chunk_elements_; }
+
+  const std::vector<Bucket>& buckets() const { return buckets_; }  // forward order
+  const Bucket& whole() const { return whole_; }
+  int ids() const { return static_cast<int>(buckets_.size()) + 1; }  // buckets and whole
+  int bucket_of_layer(std::size_t layer) const { return bucket_of_layer_.at(layer); }
+
+  Route route(const Bucket& bucket, int ranks) const;
+  Range part(const Bucket& bucket, int ranks, int q) const;  // Parts: rank q's elements
+  bool direct(int to, int from) const;  // an edge between these ranks adds in place
+  std::vector<SgdPiece> sgd_pieces(const Bucket& bucket, int ranks, int owner) const;
+
+ private:
+  PlanOptions options_;
+  int64_t chunk_elements_;
+  std::vector<Bucket> buckets_;
+  Bucket whole_;
+  std::vector<int> bucket_of_layer_;
+  std::vector<std::vector<bool>> direct_;  // [to][from]
+  std::vector<bool> shares_root_;          // [q]: q reads rank 0's memory like its own
+};
+
+}  // namespace cudp

@@ -1,0 +1,298 @@
+// Communicator (see communicator.h): the Whole route, edge by edge on the copy
+// streams, and the waits on what a collective left. The Parts route is in
+// communicator_parts.cpp.
+//
+// One staged edge, rank `to` pulling rank `from`'s buffer, chunk k in slot k%2:
+//   to.copy:  wait freed[slot]   (the add that last read this slot is done)
+//             copy chunk k -> scratch[slot]
+//             add  buffer[to][chunk k] += scratch[slot]; record freed[slot]
+// so that the copy of chunk k+1 (other slot) can run while chunk k is added.
+// A direct edge is one add in place. A broadcast edge is one copy straight into
+// the receiver's buffer, once the sender holds the final values and the
+// receiver's compute stream is done with its own.
+#include "parallel/communicator.h"
+
+#include <algorithm>
+
+#include "kernels/axpy.h"
+#include "runtime/copy.h"
+#include "runtime/error.h"
+
+namespace cudp {
+
+double CommClock::take_ms() {
+  double total = 0;
+  for (const auto& [begin, end] : spans_) total += elapsed_ms(begin, end);
+  spans_.clear();
+  return total;
+}
+
+Communicator::Communicator(DeviceGroup& group, const BucketPlan& plan, Tracer* tracer,
+                           CommClock* clock)
+    : group_(group),
+      plan_(plan),
+      tracer_(tracer),
+      clock_(clock),
+      outcomes_(static_cast<std::size_t>(plan.ids())),
+      sent_(static_cast<std::size_t>(plan.ids())),
+      scratch_(static_cast<std::size_t>(group.size())) {
+  for (int r = 0; r < group.size(); ++r) now_.emplace_back(group[r].device);
+  for (int id = 0; id < plan.ids(); ++id)
+    for (int r = 0; r < group.size(); ++r) {
+      outcomes_[id].reduced.emplace_back(group[r].device);
+      sent_[id].done.emplace_back(group[r].device);
+    }
+}
+
+Event& Communicator::event(std::vector<Event>& events, int rank) {
+  return events[static_cast<std::size_t>(rank)];
+}
+
+void Communicator::check(const Bucket& bucket, const std::vector<float*>& buffers,
+                         const std::vector<Event*>* ready, const char* what) const {
+  const int ranks = static_cast<int>(buffers.size());
+  if (ranks < 1 || ranks > group_.size())
+    fail(what, ": expected 1 to ", group_.size(), " buffers, found ", ranks);
+  if (bucket.id < 0 || bucket.id >= plan_.ids() || bucket.count < 0)
+    fail(what, ": bucket ", bucket.id, " (", bucket.count, " elements) is not one of the plan's ",
+         plan_.ids());
+  if (ready && ready->size() != buffers.size())
+    fail(what, ": expected one ready event per buffer (", buffers.size(), "), found ",
+         ready->size());
+}
+
+Communicator::Scratch& Communicator::scratch_for(int rank, int64_t elements) {
+  auto& slot = scratch_[static_cast<std::size_t>(rank)];
+  const auto want = static_cast<std::size_t>(std::min(plan_.chunk_elements(), elements));
+  if (!slot || slot->slots[0].size() < want) {
+    // Growing would free memory that queued adds still read: let them finish first.
+    if (slot) group_.synchronize();
+    auto fresh = std::make_unique<Scratch>();
+    const Device device = group_[rank].device;
+    for (auto& buffer : fresh->slots) buffer = Buffer<float>(device, want);
+    fresh->freed.emplace_back(device);
+    fresh->freed.emplace_back(device);
+    slot = std::move(fresh);
+  }
+  return *slot;
+}
+
+void Communicator::copy_and_add(const Edge& e, float* sum, const float* part, int64_t n,
+                                Stream& adder, const char* phase) {
+  LogicalDevice& to = group_[e.to];
+  const Device from_device = group_[e.from].device;
+  Scratch& scratch = scratch_for(e.to, n);
+  const Context ctx = adder.context();
+  const Lane add_lane = &adder == &to.copy ? Lane::Copy : Lane::Compute;
+  const int64_t chunk = plan_.chunk_elements();
+  for (int64_t offset = 0; offset < n; offset += chunk) {
+    const int64_t len = std::min(chunk, n - offset);
+    const int slot = scratch.next;
+    scratch.next ^= 1;
+    float* const staged = scratch.slots[slot].data();
+    to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
+    traced(tracer_, to.copy, e.to, Lane::Copy, "copy", {len * 4, e.from, e.to, phase}, [&] {
+      copy_async(to.copy, staged, to.device, part + offset, from_device,
+                 static_cast<std::size_t>(len) * 4);
+    });
+    adder.wait_for(to.copy);
+    float* const y = sum + offset;
+    const TraceArgs add_args{-1, e.from, e.to, phase};  // which edge; moves no bytes
+    traced(tracer_, adder, e.to, add_lane, "add", add_args,
+           [&] { adder.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); }); });
+    adder.record(scratch.freed[static_cast<std::size_t>(slot)]);
+  }
+}
+
+// One edge of a Whole bucket: buffer[to] += buffer[from] over n elements, on
+// one copy stream (see bucket_plan.h for push and pull). It starts once both
+// ranks have produced the bucket (their ready events) and the last copy stream
+// that wrote either buffer (last_writer, or -1) is done; it leaves the
+// receiver's last writer behind.
+void Communicator::edge(const Edge& e, float* sum, const float* part, int64_t n,
+                        const std::vector<Event*>& ready, std::vector<int>& last_writer, bool push,
+                        const char* phase) {
+  const bool in_place = plan_.direct(e.to, e.from);
+  push = push && in_place;
+  const int runs_on = push ? e.from : e.to;
+  Stream& s = group_[runs_on].copy;
+  s.wait(*ready[static_cast<std::size_t>(e.to)]);
+  s.wait(*ready[static_cast<std::size_t>(e.from)]);
+  for (int rank : {e.to, e.from}) {
+    const int writer = last_writer[static_cast<std::size_t>(rank)];
+    if (writer >= 0 && writer != runs_on) s.wait_for(group_[writer].copy);
+  }
+  last_writer[static_cast<std::size_t>(e.to)] = runs_on;
+  if (!in_place) return copy_and_add(e, sum, part, n, s, phase);  // the receiver's copy stream
+  const Context ctx = s.context();
+  traced(tracer_, s, runs_on, Lane::Copy, "peer_add", {n * 4, e.from, e.to, phase},
+         [&] { s.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
+}
+
+void Communicator::reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+                          const std::vector<Event*>& ready) {
+  check(bucket, buffers, &ready, "reduce");
+  run_reduce(bucket, buffers, ready, false);
+}
+
+void Communicator::all_reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+                              const std::vector<Event*>& ready) {
+  check(bucket, buffers, &ready, "all_reduce");
+  run_reduce(bucket, buffers, ready, true);
+}
+
+void Communicator::run_reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+                              const std::vector<Event*>& ready, bool all_reduce) {
+  const int ranks = static_cast<int>(buffers.size());
+  Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
+  o.ranks = ranks;
+  o.route = plan_.route(bucket, ranks);
+  o.reduced_on_compute = ranks == 1 || bucket.count == 0;
+  o.ready = ready;
+  if (o.reduced_on_compute) return;  // nothing to sum: the result is each rank's own
+  if (o.route == Route::Parts) return reduce_parts(bucket, buffers, ready, all_reduce);
+  reduce_whole(bucket, buffers, ready, all_reduce);
+}
+
+void Communicator::reduce_whole(const Bucket& bucket, const std::vector<float*>& buffers,
+                                const std::vector<Event*>& ready, bool all_reduce) {
+  const char* phase = all_reduce ? "all_reduce" : "reduce";
+  const int ranks = static_cast<int>(buffers.size());
+  const int64_t n = bucket.count;
+  auto at = [&](int r) { return buffers[static_cast<std::size_t>(r)] + bucket.offset; };
+  std::vector<int> last_writer(static_cast<std::size_t>(ranks), -1);
+  for (const auto& level : reduce_levels(ranks, plan_.algorithm(), 0))
+    for (const Edge& e : level)
+      edge(e, at(e.to), at(e.from), n, ready, last_writer, !all_reduce, phase);
+  // The sum is on rank 0; from here on its copy stream is ordered after it.
+  if (last_writer[0] > 0) group_[0].copy.wait_for(group_[last_writer[0]].copy);
+  Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
+  if (!all_reduce) return group_[0].copy.record(event(o.reduced, 0));
+  const std::size_t bytes = static_cast<std::size_t>(n) * 4;
+  for (const auto& level : broadcast_levels(ranks, plan_.algorithm(), 0))
+    for (const Edge& e : level) {
+      LogicalDevice& to = group_[e.to];
+      to.copy.wait_for(group_[e.from].copy);                 // the sender holds the final sum
+      to.copy.wait(*ready[static_cast<std::size_t>(e.to)]);  // its own backward wrote it
+      traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+             {static_cast<int64_t>(bytes), e.from, e.to, phase}, [&] {
+               copy_async(to.copy, at(e.to), to.device, at(e.from), group_[e.from].device, bytes);
+             });
+    }
+  for (int r = 0; r < ranks; ++r) group_[r].copy.record(event(o.reduced, r));
+}
+
+void Communicator::broadcast(const Bucket& bucket, const std::vector<float*>& buffers) {
+  check(bucket, buffers, nullptr, "broadcast");
+  const int ranks = static_cast<int>(buffers.size());
+  Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
+  sent.ranks = ranks;
+  sent.route = plan_.route(bucket, ranks);
+  if (ranks == 1 || bucket.count == 0) {
+    sent.ranks = 0;  // nothing moves: nothing to wait for
+    return;
+  }
+  if (sent.route == Route::Parts) {
+    for (int q = 0; q < ranks; ++q) {
+      broadcast_part(bucket, buffers, q, "broadcast");
+      group_[q].compute.record(event(sent.done, q));
+    }
+    return;
+  }
+  const std::size_t bytes = static_cast<std::size_t>(bucket.count) * 4;
+  for (const auto& level : broadcast_levels(ranks, plan_.algorithm(), 0))
+    for (const Edge& e : level) {
+      LogicalDevice& to = group_[e.to];
+      LogicalDevice& from = group_[e.from];
+      to.copy.wait_for(e.from == 0 ? from.compute : from.copy);  // the sender's data is final
+      to.copy.wait_for(to.compute);  // nothing on the receiver still reads its old values
+      traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+             {static_cast<int64_t>(bytes), e.from, e.to, "broadcast"}, [&] {
+               copy_async(to.copy, buffers[static_cast<std::size_t>(e.to)] + bucket.offset,
+                          to.device, buffers[static_cast<std::size_t>(e.from)] + bucket.offset,
+                          from.device, bytes);
+             });
+    }
+  for (int r = 1; r < ranks; ++r) group_[r].copy.record(event(sent.done, r));
+}
+
+namespace {
+bool overlaps(Range a, Range b) { return a.begin < b.end && b.begin < a.end; }
+}  // namespace
+
+void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, Stream& s) {
+  Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
+  CUDP_ASSERT(o.ranks > 0 && rank < o.ranks);
+  if (o.reduced_on_compute) return s.wait(*o.ready[static_cast<std::size_t>(rank)]);
+  if (o.route == Route::Whole) {
+    if (&s != &group_[rank].copy) s.wait(event(o.reduced, rank));
+    return;
+  }
+  for (int q = 0; q < o.ranks; ++q) {
+    const Range part = plan_.part(bucket, o.ranks, q);
+    const Range mine{bucket.offset + part.begin, bucket.offset + part.end};
+    if (overlaps(mine, piece) && &s != &group_[q].compute) s.wait(event(o.reduced, q));
+  }
+}
+
+void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
+  Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
+  if (sent.ranks == 0 || rank >= sent.ranks) return;
+  if (sent.route == Route::Whole) {
+    if (rank != 0) s.wait(event(sent.done, rank));
+    return;
+  }
+  for (int q = 0; q < sent.ranks; ++q)
+    if (&s != &group_[q].compute) s.wait(event(sent.done, q));
+}
+
+void Communicator::await_sent(const Bucket& bucket, Range piece, Stream& s) {
+  Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
+  if (sent.ranks == 0) return;
+  for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q) {
+    if (sent.route == Route::Parts) {
+      const Range part = plan_.part(bucket, sent.ranks, q);
+      const Range mine{bucket.offset + part.begin, bucket.offset + part.end};
+      if (!overlaps(mine, piece) || &s == &group_[q].compute) continue;
+    }
+    s.wait(event(sent.done, q));
+  }
+}
+
+void Communicator::finish(const Bucket& bucket, int ranks) {
+  const Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
+  const Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
+  for (int r = 0; r < ranks; ++r) {
+    Stream& s = group_[r].compute;
+    s.wait_for(group_[r].copy);
+    for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q)
+      if (q != r) s.wait(sent.done[static_cast<std::size_t>(q)]);
+    if (o.ranks > 0 && !o.reduced_on_compute && o.route == Route::Parts)
+      for (int q = 0; q < o.ranks; ++q)
+        if (q != r) s.wait(o.reduced[static_cast<std::size_t>(q)]);
+  }
+}
+
+std::vector<Event*> Communicator::ready_now(int ranks) {
+  if (ranks < 1 || ranks > group_.size())
+    fail("ready_now: expected 1 to ", group_.size(), " ranks, found ", ranks);
+  std::vector<Event*> events;
+  for (int r = 0; r < ranks; ++r) {
+    group_[r].compute.record(now_[static_cast<std::size_t>(r)]);
+    events.push_back(&now_[static_cast<std::size_t>(r)]);
+  }
+  return events;
+}
+
+void Communicator::join(int ranks) {
+  if (ranks < 2) return;
+  TimeMark begin;
+  if (tracer_ || clock_) begin = group_[0].compute.mark();
+  for (int r = 0; r < ranks; ++r) group_[r].compute.wait_for(group_[r].copy);
+  if (!begin.valid()) return;
+  TimeMark end = group_[0].compute.mark();
+  if (clock_) clock_->add(begin, end);
+  if (tracer_) tracer_->span(0, Lane::Compute, "join", begin, end);
+}
+
+}  // namespace cudp

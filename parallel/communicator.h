@@ -1,0 +1,120 @@
+// Communicator: reduce, all-reduce and broadcast of one bucket over a group.
+//
+// It is the seam between the trainers and how bytes move: the trainers say
+// WHAT is summed or sent (a bucket of per-rank buffers, buffers[r] on rank r;
+// ranks 0..buffers.size()-1 take part) and WHEN each rank's part is ready (an
+// Event the caller recorded on that rank's compute stream); the BucketPlan says
+// on which streams and in which pieces; this class queues it. Everything is in
+// place and stream-ordered, like NCCL: nothing here synchronizes the host.
+//   reduce      the sum lands in buffers[0]; other buffers of the tree keep
+//               partial sums (dp overwrites its gradients at the next backward)
+//   all_reduce  the sum everywhere: a reduce, then a broadcast from rank 0
+//   broadcast   buffers[0] to every rank, after the work queued so far on rank
+//               0's compute stream and on each receiver's
+// Then, to use a result on some stream s, the caller asks for the waits:
+//   await_reduced(b, piece, r, s)  the reduced piece of rank r's buffer is final
+//   await_arrival(b, r, s)         rank r's copy of the broadcast bucket is in place
+//   await_sent(b, piece, s)        no copy of the broadcast still reads rank 0's piece
+//   finish(b, ranks)               every compute stream waits for all of it
+//   join(ranks)                    every compute stream waits for its copy stream
+// The time rank 0's compute stream spends in communication goes to the clock.
+// The decision a reader would get wrong: a wait is asked for, never assumed, so
+// a new route (parts, or an edge to another process) needs no trainer change.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "parallel/bucket_plan.h"
+#include "parallel/device_group.h"
+#include "parallel/trace.h"
+#include "runtime/memory.h"
+
+namespace cudp {
+
+// Time a root's compute stream spent communicating; read after synchronizing.
+class CommClock {
+ public:
+  void add(TimeMark begin, TimeMark end) { spans_.emplace_back(std::move(begin), std::move(end)); }
+  double take_ms();
+  void discard() { spans_.clear(); }
+
+ private:
+  std::vector<std::pair<TimeMark, TimeMark>> spans_;
+};
+
+class Communicator {
+ public:
+  Communicator(DeviceGroup& group, const BucketPlan& plan, Tracer* tracer = nullptr,
+               CommClock* clock = nullptr);
+
+  void reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+              const std::vector<Event*>& ready);
+  void all_reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+                  const std::vector<Event*>& ready);
+  void broadcast(const Bucket& bucket, const std::vector<float*>& buffers);
+
+  void await_reduced(const Bucket& bucket, Range piece, int rank, Stream& s);
+  void await_arrival(const Bucket& bucket, int rank, Stream& s);
+  void await_sent(const Bucket& bucket, Range piece, Stream& s);
+  void finish(const Bucket& bucket, int ranks);
+  void join(int ranks);
+  // Events recorded now on ranks 0..ranks-1's compute streams: "after the work
+  // queued so far", for a caller without backward hooks (evaluation, tests).
+  std::vector<Event*> ready_now(int ranks);
+
+  const BucketPlan& plan() const { return plan_; }
+  void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+
+ private:
+  struct Scratch {
+    Buffer<float> slots[2];
+    std::vector<Event> freed;  // freed[slot]: its last add has run
+    int next = 0;
+  };
+  // What the last collective of a bucket left, and where.
+  struct Outcome {
+    Route route = Route::Whole;
+    int ranks = 0;               // 0: none yet
+    bool reduced_on_compute;     // one rank alone: the result is the caller's ready event
+    std::vector<Event> reduced;  // [r] Whole: on r's copy stream; Parts: [q] on q's compute
+    std::vector<Event*> ready;   // one rank alone: its ready event
+  };
+  struct Sent {
+    Route route = Route::Whole;
+    int ranks = 0;            // 0: no broadcast of this bucket yet
+    std::vector<Event> done;  // [r] Whole: r received (r's copy); Parts: part r sent (r's compute)
+  };
+
+  void check(const Bucket& bucket, const std::vector<float*>& buffers,
+             const std::vector<Event*>* ready, const char* what) const;
+  void run_reduce(const Bucket& bucket, const std::vector<float*>& buffers,
+                  const std::vector<Event*>& ready, bool all_reduce);
+  void reduce_whole(const Bucket& bucket, const std::vector<float*>& buffers,
+                    const std::vector<Event*>& ready, bool all_reduce);
+  void reduce_parts(const Bucket& bucket, const std::vector<float*>& buffers,
+                    const std::vector<Event*>& ready, bool all_reduce);
+  void broadcast_part(const Bucket& bucket, const std::vector<float*>& buffers, int q,
+                      const char* phase);
+  void edge(const Edge& e, float* sum, const float* part, int64_t n,
+            const std::vector<Event*>& ready, std::vector<int>& last_writer, bool push,
+            const char* phase);
+  void copy_and_add(const Edge& e, float* sum, const float* part, int64_t n, Stream& adder,
+                    const char* phase);
+  Scratch& scratch_for(int rank, int64_t elements);
+  template <class Enqueue>
+  void on_compute(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue);
+  Event& event(std::vector<Event>& events, int rank);
+
+  DeviceGroup& group_;
+  const BucketPlan& plan_;
+  Tracer* tracer_;
+  CommClock* clock_;
+  std::vector<Outcome> outcomes_;                  // [bucket id]
+  std::vector<Sent> sent_;                         // [bucket id]
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
+  std::vector<Event> now_;                         // ready_now's, per rank
+};
+
+}  // namespace cudp
