@@ -39,7 +39,7 @@
 #include "kernels/bias.h"
 #include "kernels/cuda/versions.h"
 #include "model/models.h"
-#include "model/trainer.h"
+#include "model/one_device_trainer.h"
 #include "runtime/cuda_info.h"
 
 namespace cudp::bench {
@@ -402,14 +402,14 @@ void bench_train_step(benchmark::State& state) {
   for (int64_t i = 0; i < N; ++i) y[static_cast<size_t>(i)] = bench_label(1002, i, 10);
   auto gnet = build_model("seed-pool", input, cuda_device(0));
   gnet->init(0);
-  Trainer gtrain(*gnet, gpu().ctx(), bench_sgd_options());
+  OneDeviceTrainer gtrain(*gnet, gpu().ctx(), bench_sgd_options());
   if (!validated(state, "train_step", [&]() -> std::string {
         auto cnet = build_model("seed-pool", input, cpu_device());
         cnet->init(0);
         auto vnet = build_model("seed-pool", input, cuda_device(0));
         vnet->init(0);
-        Trainer ctrain(*cnet, cpu_context(), bench_sgd_options());
-        Trainer vtrain(*vnet, gpu().ctx(), bench_sgd_options());
+        OneDeviceTrainer ctrain(*cnet, cpu_context(), bench_sgd_options());
+        OneDeviceTrainer vtrain(*vnet, gpu().ctx(), bench_sgd_options());
         for (int step = 1; step <= 3; ++step) {  // step 1 alone cannot see the SGD update
           const float cl = ctrain.step(x.data(), y.data(), N).loss;
           const float gl = vtrain.step(x.data(), y.data(), N).loss;
