@@ -40,7 +40,7 @@
 
 #include "bench/bench_common.h"
 #include "bench/cpu_peak.h"
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/versions.h"
 
 namespace cudp::bench {
 namespace {
@@ -60,8 +60,8 @@ void run_impl(Impl impl, int threads, GemmLayout layout, int64_t M, int64_t N, i
                 static_cast<int>(N));
     return;
   }
-  const cpu::CpuIsa isa = impl == Impl::CudpV3 ? cpu::CpuIsa::Avx512 : cpu::CpuIsa::Avx2;
-  cpu::gemm_packed(cpu_context(threads), isa, layout, M, N, K, 1.0f, A, B, 0.0f, C);
+  const int version = impl == Impl::CudpV3 ? 3 : 2;  // kernels/cpu/versions.h
+  cpu::gemm_version(version, cpu_context(threads), layout, M, N, K, 1.0f, A, B, 0.0f, C);
 }
 
 std::vector<float> values(int64_t n, uint32_t seed) {
@@ -103,7 +103,7 @@ std::map<std::pair<std::string, int>, std::map<Impl, double>> results;
 
 void BM_gemm(benchmark::State& state, Impl impl, std::string shape, GemmLayout layout, int64_t M,
              int64_t N, int64_t K) {
-  if (impl == Impl::CudpV3 && !cpu::cpu_has_avx512()) {
+  if (impl == Impl::CudpV3 && !cpu::gemm_version_available(3)) {
     state.SkipWithError("this CPU has no AVX-512F");
     return;
   }
@@ -150,7 +150,7 @@ std::vector<Shape> shapes() {
     out.push_back({"fc1_backward_data_NN" + b, GemmLayout::NN, batch, 4096, 512});
     out.push_back({"fc1_backward_weight_TN" + b, GemmLayout::TN, 512, 4096, batch});
   }
-  // Per-sample conv GEMMs (kernels/cpu/conv2d_fast.cpp): conv1 3->64 on 32x32, conv2 64->64 on
+  // Per-sample conv GEMMs (kernels/cpu/conv2d_packed.cpp): conv1 3->64 on 32x32, conv2 64->64 on
   // 16x16.
   out.push_back({"conv1_forward_NN_64x1024x27", GemmLayout::NN, 64, 1024, 27});
   out.push_back({"conv1_backward_weight_NT_64x27x1024", GemmLayout::NT, 64, 27, 1024});

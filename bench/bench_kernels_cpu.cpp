@@ -8,10 +8,11 @@
 //   bench/bench_kernels_cpu --benchmark_format=json --benchmark_out=cpu.json
 // --version=V keeps version V of every op (and the training step).
 //
-// Names: BM_cpu_<op>/v:<version>/<shape>/threads:<t>. Versions (kernels/cpu/*_versions.h):
+// Names: BM_cpu_<op>/v:<version>/<shape>/threads:<t>, <version> being the number that
+// <op>_version() takes (kernels/cpu/versions.h):
 //   GEMM    v1 plain tiles, v2 packed + AVX2 micro-kernel, v3 packed + AVX-512 (where present)
-//   conv2d  v1 im2col + GEMM v1; v2 im2col + packed GEMM, on the AVX2 (v:2) or the
-//           AVX-512 (v:3) micro-kernel
+//   conv2d  v1 im2col + GEMM v1; v2 im2col + packed GEMM on the AVX2 micro-kernel; v3 the
+//           same on the AVX-512 one (where present)
 //   relu, maxpool2d, sgd, bias_grad   v1 plain, v2 threads (+ AVX2 for max-pool and SGD)
 // v1 ignores ctx.threads, so it runs at threads:1 only. Counters: GFLOP/s (2*M*N*K,
 // 2*N*K*P*Q*C*R*S per conv pass), GB/s for the elementwise ops (bytes each must
@@ -34,9 +35,8 @@
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "kernels/cpu/conv2d_versions.h"
-#include "kernels/cpu/elementwise_versions.h"
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/gemm_packed.h"
+#include "kernels/cpu/versions.h"
 #include "model/models.h"
 #include "model/one_device_trainer.h"
 
@@ -53,17 +53,11 @@ auto reader(const std::vector<float>& v) {
   return [&v](int64_t i) { return static_cast<double>(v[static_cast<size_t>(i)]); };
 }
 
-bool version_runs(int version) {
-  return version != 3 || cpu::cpu_has_avx512();  // v3 is the AVX-512 micro-kernel
-}
-cpu::CpuIsa isa_of(int version) { return version == 3 ? cpu::CpuIsa::Avx512 : cpu::CpuIsa::Avx2; }
-
 // ---------------------------------------------------------------- the ops by version
 
 void gemm_version(int version, int threads, GemmLayout layout, int64_t M, int64_t N, int64_t K,
                   const float* A, const float* B, float* C) {
-  if (version == 1) return cpu::gemm_v1(cpu_context(), layout, M, N, K, 1.0f, A, B, 0.0f, C);
-  cpu::gemm_packed(cpu_context(threads), isa_of(version), layout, M, N, K, 1.0f, A, B, 0.0f, C);
+  cpu::gemm_version(version, cpu_context(threads), layout, M, N, K, 1.0f, A, B, 0.0f, C);
 }
 
 enum class Pass { Forward, BackwardData, BackwardWeight };
@@ -77,17 +71,13 @@ const char* pass_name(Pass p) {
 void conv_version(int version, int threads, Pass pass, const Conv2dShape& s, const float* in,
                   const float* other, float* out) {
   const Context ctx = cpu_context(threads);
-  const cpu::CpuIsa isa = isa_of(version);
   switch (pass) {
     case Pass::Forward:
-      return version == 1 ? cpu::conv2d_forward_v1(ctx, s, in, other, out)
-                          : cpu::conv2d_forward_v2(ctx, isa, s, in, other, out);
+      return cpu::conv2d_forward_version(version, ctx, s, in, other, out);
     case Pass::BackwardData:
-      return version == 1 ? cpu::conv2d_backward_data_v1(ctx, s, in, other, out)
-                          : cpu::conv2d_backward_data_v2(ctx, isa, s, in, other, out);
+      return cpu::conv2d_backward_data_version(version, ctx, s, in, other, out);
     case Pass::BackwardWeight:
-      return version == 1 ? cpu::conv2d_backward_weight_v1(ctx, s, in, other, out)
-                          : cpu::conv2d_backward_weight_v2(ctx, isa, s, in, other, out);
+      return cpu::conv2d_backward_weight_version(version, ctx, s, in, other, out);
   }
 }
 
@@ -203,7 +193,7 @@ void bench_conv(benchmark::State& state, int version, Pass pass, Conv2dShape s) 
 }
 
 // Elementwise ops at conv1's activation size (batch 32: 32 x 64 x 32 x 32 floats).
-void bench_elementwise(benchmark::State& state, int version, const std::string& op) {
+void bench_elementwise(benchmark::State& state, int v, const std::string& op) {
   const int threads = static_cast<int>(state.range(0));
   const Context ctx = cpu_context(threads);
   const int64_t n = 32 * 64 * 32 * 32;
@@ -212,35 +202,28 @@ void bench_elementwise(benchmark::State& state, int version, const std::string& 
   const auto a = random_vector(n, 21), b = random_vector(n, 22);
   std::vector<float> out(static_cast<size_t>(n)), buf = random_vector(n, 23), p = a;
   std::vector<int32_t> argmax(static_cast<size_t>(pool.y_size()));
-  cpu::maxpool2d_forward_v1(ctx, pool, a.data(), out.data(), argmax.data());
+  cpu::maxpool2d_forward_version(1, ctx, pool, a.data(), out.data(), argmax.data());
   SgdOptions sgd;
   sgd.lr = 1e-9f, sgd.momentum = 0.9f;
-  const bool v1 = version == 1;
   double bytes = 0;  // the fewest bytes the op must move
   for (auto _ : state) {
     if (op == "relu_forward") {  // read x, write y
-      v1 ? cpu::relu_forward_v1(ctx, n, a.data(), out.data())
-         : cpu::relu_forward_v2(ctx, n, a.data(), out.data());
+      cpu::relu_forward_version(v, ctx, n, a.data(), out.data());
       bytes = 8.0 * n;
     } else if (op == "relu_backward") {  // read y, dy, write dx
-      v1 ? cpu::relu_backward_v1(ctx, n, a.data(), b.data(), out.data())
-         : cpu::relu_backward_v2(ctx, n, a.data(), b.data(), out.data());
+      cpu::relu_backward_version(v, ctx, n, a.data(), b.data(), out.data());
       bytes = 12.0 * n;
     } else if (op == "maxpool2d_forward") {  // read x, write y and argmax (a quarter each)
-      v1 ? cpu::maxpool2d_forward_v1(ctx, pool, a.data(), out.data(), argmax.data())
-         : cpu::maxpool2d_forward_v2(ctx, pool, a.data(), out.data(), argmax.data());
+      cpu::maxpool2d_forward_version(v, ctx, pool, a.data(), out.data(), argmax.data());
       bytes = 4.0 * n + 8.0 * pool.y_size();
     } else if (op == "maxpool2d_backward") {  // read dy and argmax, write dx
-      v1 ? cpu::maxpool2d_backward_v1(ctx, pool, b.data(), argmax.data(), out.data())
-         : cpu::maxpool2d_backward_v2(ctx, pool, b.data(), argmax.data(), out.data());
+      cpu::maxpool2d_backward_version(v, ctx, pool, b.data(), argmax.data(), out.data());
       bytes = 4.0 * n + 8.0 * pool.y_size();
     } else if (op == "bias_grad") {  // read dy
-      v1 ? cpu::bias_grad_v1(ctx, 32, 64, 1024, b.data(), out.data())
-         : cpu::bias_grad_v2(ctx, 32, 64, 1024, b.data(), out.data());
+      cpu::bias_grad_version(v, ctx, 32, 64, 1024, b.data(), out.data());
       bytes = 4.0 * n;
     } else {  // sgd_momentum: read p, g, buf, write p, buf
-      v1 ? cpu::sgd_step_v1(ctx, n, p.data(), b.data(), buf.data(), sgd, false)
-         : cpu::sgd_step_v2(ctx, n, p.data(), b.data(), buf.data(), sgd, false);
+      cpu::sgd_step_version(v, ctx, n, p.data(), b.data(), buf.data(), sgd, false);
       bytes = 20.0 * n;
     }
     benchmark::ClobberMemory();
@@ -281,14 +264,16 @@ Conv2dShape seed_pool_conv(int64_t N, int64_t C, int64_t HW) {
 }
 
 void register_all(int only_version) {
-  auto versions = [&](int count) {
+  // The versions 1..count that --version keeps and this CPU can run.
+  auto versions = [&](int count, bool (*available)(int)) {
     std::vector<int> out;
     for (int v = 1; v <= count; ++v)
-      if ((only_version == 0 || v == only_version) && version_runs(v)) out.push_back(v);
+      if ((only_version == 0 || v == only_version) && (!available || available(v)))
+        out.push_back(v);
     return out;
   };
   const auto ms = benchmark::kMillisecond, us = benchmark::kMicrosecond;
-  for (int v : versions(3))
+  for (int v : versions(cpu::gemm_versions(), cpu::gemm_version_available))
     for (int64_t n : {256, 512, 1024, 2048})
       if (v > 1 || n <= 1024)
         add(
@@ -306,7 +291,7 @@ void register_all(int only_version) {
                             {"fc2_forward", GemmLayout::NT, batch, 10, 512},
                             {"fc2_backward_data", GemmLayout::NN, batch, 512, 10},
                             {"fc2_backward_weight", GemmLayout::TN, 10, 512, batch}};
-    for (int v : versions(3))
+    for (int v : versions(cpu::gemm_versions(), cpu::gemm_version_available))
       for (const Layer& l : layers)
         add(
             std::string("BM_cpu_gemm_") + gemm_layout_name(l.layout) + "/v:" + std::to_string(v) +
@@ -319,14 +304,20 @@ void register_all(int only_version) {
          {std::make_pair("conv1_3x32x32_k64", seed_pool_conv(batch, 3, 32)),
           std::make_pair("conv2_64x16x16_k64", seed_pool_conv(batch, 64, 16))})
       for (Pass pass : {Pass::Forward, Pass::BackwardData, Pass::BackwardWeight})
-        for (int v : versions(3))
+        for (int v : versions(cpu::conv2d_versions(), cpu::conv2d_version_available))
           add(
               std::string("BM_cpu_conv2d_") + pass_name(pass) + "/v:" + std::to_string(v) + "/" +
                   conv_name + "/batch:" + std::to_string(batch),
               v, [=, s = shape](benchmark::State& st) { bench_conv(st, v, pass, s); }, ms);
-  for (const char* op : {"relu_forward", "relu_backward", "maxpool2d_forward", "maxpool2d_backward",
-                         "bias_grad", "sgd_momentum"})
-    for (int v : versions(2))
+  const std::pair<const char*, int> elementwise[] = {
+      {"relu_forward", cpu::relu_versions()},
+      {"relu_backward", cpu::relu_versions()},
+      {"maxpool2d_forward", cpu::maxpool2d_versions()},
+      {"maxpool2d_backward", cpu::maxpool2d_versions()},
+      {"bias_grad", cpu::bias_versions()},
+      {"sgd_momentum", cpu::sgd_versions()}};
+  for (const auto& [op, count] : elementwise)
+    for (int v : versions(count, nullptr))
       add(
           std::string("BM_cpu_") + op + "/v:" + std::to_string(v) + "/2097152", v,
           [=](benchmark::State& st) { bench_elementwise(st, v, op); }, us);

@@ -1,16 +1,20 @@
 // CPU bias add and bias gradient over a [N, K, inner] tensor (kernels/bias.h).
 //
-// Versions (kernels/cpu/elementwise_versions.h): v1, the plain loops here, one
-// thread; v2 (elementwise_fast.cpp) runs them on ctx.threads shares (of
-// samples, of channels), so both give the same bits. The public ops, at the
-// end, run v2.
+// Versions (bias_*_version, kernels/cpu/versions.h; the public ops run the default, v2):
+//   v1: the plain loops, one thread
+//   v2: v1's loops on ctx.threads fixed shares: bias_add over samples n (each
+//       [K, inner] block is independent), bias_grad over channels k (each db[k] is
+//       one whole double sum, as in v1); small calls stay on one thread (threads_for)
+// A share is never cut out of a sum and the add is one IEEE operation, so v2
+// gives v1's bits for every thread count.
 //
 // Layout: conv2d's output [N,K,P,Q] is inner = P*Q; Linear's [N,K] is inner = 1.
 // The decision a reader would get wrong: bias_grad OVERWRITES db (it is the
 // whole of zero_grad + backward for the bias), and it sums in double: a conv
 // bias gathers N*P*Q terms (32 * 1024 for the default model), enough for a
 // float running sum to lose digits that the CUDA twin is then compared against.
-#include "kernels/cpu/elementwise_versions.h"
+#include "kernels/cpu/versions.h"
+#include "runtime/thread_pool.h"
 
 namespace cudp::cpu {
 namespace {
@@ -27,10 +31,9 @@ double sum_in_double(const float* x, int64_t n) {
   return total;
 }
 
-}  // namespace
+// ---------------------------------------------------------------- v1: plain loops
 
-void bias_add_v1(const Context& /*ctx*/, int64_t N, int64_t K, int64_t inner, const float* b,
-                 float* y) {
+void bias_add_v1(int64_t N, int64_t K, int64_t inner, const float* b, float* y) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < K; ++k) {
       float* row = y + (n * K + k) * inner;  // the inner elements of channel k, sample n
@@ -39,6 +42,7 @@ void bias_add_v1(const Context& /*ctx*/, int64_t N, int64_t K, int64_t inner, co
     }
 }
 
+// v1's bias gradient for channels [k_begin, k_end) only: v2 hands channels to threads.
 void bias_grad_channels(int64_t N, int64_t K, int64_t inner, const float* dy, float* db,
                         int64_t k_begin, int64_t k_end) {
   for (int64_t k = k_begin; k < k_end; ++k) {
@@ -48,17 +52,61 @@ void bias_grad_channels(int64_t N, int64_t K, int64_t inner, const float* dy, fl
   }
 }
 
-void bias_grad_v1(const Context& /*ctx*/, int64_t N, int64_t K, int64_t inner, const float* dy,
-                  float* db) {
+void bias_grad_v1(int64_t N, int64_t K, int64_t inner, const float* dy, float* db) {
   bias_grad_channels(N, K, inner, dy, db, 0, K);
 }
 
-void bias_add(const Context& ctx, int64_t N, int64_t K, int64_t inner, const float* b, float* y) {
+// ---------------------------------------------------------------- v2: v1 on thread shares
+
+constexpr double kMinElementsPerThread = 32768;  // 128 KiB of floats
+
+void bias_add_v2(const Context& ctx, int64_t N, int64_t K, int64_t inner, const float* b,
+                 float* y) {
+  const int threads =
+      threads_for(ctx.threads, static_cast<double>(N * K * inner), kMinElementsPerThread, N);
+  parallel_run(threads, [&](int t) {
+    const Range r = split_range(N, threads, t);
+    bias_add_v1(r.end - r.begin, K, inner, b, y + r.begin * K * inner);
+  });
+}
+
+void bias_grad_v2(const Context& ctx, int64_t N, int64_t K, int64_t inner, const float* dy,
+                  float* db) {
+  const int threads =
+      threads_for(ctx.threads, static_cast<double>(N * K * inner), kMinElementsPerThread, K);
+  parallel_run(threads, [&](int t) {
+    const Range r = split_range(K, threads, t);
+    bias_grad_channels(N, K, inner, dy, db, r.begin, r.end);
+  });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- dispatch
+
+int bias_versions() { return 2; }
+int bias_default_version() { return 2; }
+
+void bias_add_version(int version, const Context& ctx, int64_t N, int64_t K, int64_t inner,
+                      const float* b, float* y) {
+  check_version("bias_add", version, bias_versions());
+  if (version == 1) return bias_add_v1(N, K, inner, b, y);
   bias_add_v2(ctx, N, K, inner, b, y);
+}
+
+void bias_grad_version(int version, const Context& ctx, int64_t N, int64_t K, int64_t inner,
+                       const float* dy, float* db) {
+  check_version("bias_grad", version, bias_versions());
+  if (version == 1) return bias_grad_v1(N, K, inner, dy, db);
+  bias_grad_v2(ctx, N, K, inner, dy, db);
+}
+
+void bias_add(const Context& ctx, int64_t N, int64_t K, int64_t inner, const float* b, float* y) {
+  bias_add_version(bias_default_version(), ctx, N, K, inner, b, y);
 }
 void bias_grad(const Context& ctx, int64_t N, int64_t K, int64_t inner, const float* dy,
                float* db) {
-  bias_grad_v2(ctx, N, K, inner, dy, db);
+  bias_grad_version(bias_default_version(), ctx, N, K, inner, dy, db);
 }
 
 }  // namespace cudp::cpu

@@ -1,10 +1,11 @@
 // CPU conv2d (cross-correlation, PyTorch's Conv2d without bias), forward and both backwards.
 //
-// Versions (kernels/cpu/conv2d_versions.h):
-//   v1: per sample, im2col + gemm_v1 (this file); one thread; the reference
-//   v2: per sample, row-copy im2col + the packed GEMM on ctx.threads (conv2d_fast.cpp)
-// The public cpu::conv2d_* ops, at the end of this file, run v2 on active_cpu_isa().
-// The rest of this comment is about v1.
+// Versions (conv2d_*_version, kernels/cpu/versions.h; the public ops run the default):
+//   v1: per sample, im2col + GEMM v1 (this file); one thread; the reference
+//   v2: per sample, row-copy im2col + GEMM v2's packed driver on ctx.threads (conv2d_packed.cpp)
+//   v3: v2 on GEMM v3's AVX-512 micro-kernel, where the CPU has AVX-512F
+// The default is v3 where active_cpu_isa() is AVX-512, else v2, as for the GEMM; the
+// dispatcher is at the end of this file. The rest of this comment is about v1.
 //
 // Layout: x [N,C,H,W], w [K,C,R,S], y [N,K,P,Q], all contiguous NCHW.
 // Method: one sample at a time, im2col + GEMM v1 (kernels/cpu/gemm.cpp):
@@ -24,8 +25,8 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
-#include "kernels/cpu/conv2d_versions.h"
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/conv2d_packed.h"
+#include "kernels/cpu/versions.h"
 
 namespace cudp::cpu {
 namespace {
@@ -87,8 +88,6 @@ float* col_scratch(const Conv2dShape& s) {
   return col.data();
 }
 
-}  // namespace
-
 void conv2d_forward_v1(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
                        float* y) {
   check_conv2d_shape(s, "conv2d_forward");
@@ -97,7 +96,8 @@ void conv2d_forward_v1(const Context& ctx, const Conv2dShape& s, const float* x,
   for (int64_t n = 0; n < s.N; ++n) {
     const float* x_n = x + n * CHW;
     if (col) im2col(s, x_n, col);
-    gemm_v1(ctx, GemmLayout::NN, s.K, PQ, CRS, 1.0f, w, col ? col : x_n, 0.0f, y + n * s.K * PQ);
+    gemm_version(1, ctx, GemmLayout::NN, s.K, PQ, CRS, 1.0f, w, col ? col : x_n, 0.0f,
+                 y + n * s.K * PQ);
   }
 }
 
@@ -107,12 +107,13 @@ void conv2d_backward_data_v1(const Context& ctx, const Conv2dShape& s, const flo
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   if (col_is_input(s)) {  // dx_n is dcol itself
     for (int64_t n = 0; n < s.N; ++n)
-      gemm_v1(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dx + n * CHW);
+      gemm_version(1, ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f,
+                   dx + n * CHW);
     return;
   }
   float* dcol = col_scratch(s);
   for (int64_t n = 0; n < s.N; ++n) {
-    gemm_v1(ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dcol);
+    gemm_version(1, ctx, GemmLayout::TN, CRS, PQ, s.K, 1.0f, w, dy + n * s.K * PQ, 0.0f, dcol);
     float* dx_n = dx + n * CHW;
     std::fill(dx_n, dx_n + CHW, 0.0f);
     col2im(s, dcol, dx_n);
@@ -128,24 +129,58 @@ void conv2d_backward_weight_v1(const Context& ctx, const Conv2dShape& s, const f
     const float* x_n = x + n * CHW;
     if (col) im2col(s, x_n, col);
     // beta 0 on the first sample overwrites dw; later samples accumulate.
-    gemm_v1(ctx, GemmLayout::NT, s.K, CRS, PQ, 1.0f, dy + n * s.K * PQ, col ? col : x_n,
-            n == 0 ? 0.0f : 1.0f, dw);
+    gemm_version(1, ctx, GemmLayout::NT, s.K, CRS, PQ, 1.0f, dy + n * s.K * PQ, col ? col : x_n,
+                 n == 0 ? 0.0f : 1.0f, dw);
   }
+}
+
+// The micro-kernel of versions 2 and 3 (after check_version; 1 has none).
+CpuIsa isa_of_version(int version) {
+  if (version == 2) return CpuIsa::Avx2;
+  if (!cpu_has_avx512()) fail("conv2d (cpu): version 3 needs AVX-512F, which this CPU lacks");
+  return CpuIsa::Avx512;
+}
+
+}  // namespace
+
+int conv2d_versions() { return 3; }
+int conv2d_default_version() { return active_cpu_isa() == CpuIsa::Avx512 ? 3 : 2; }
+bool conv2d_version_available(int version) { return gemm_version_available(version); }
+
+void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& s, const float* x,
+                            const float* w, float* y) {
+  check_version("conv2d_forward", version, conv2d_versions());
+  if (version == 1) return conv2d_forward_v1(ctx, s, x, w, y);
+  conv2d_forward_packed(ctx, isa_of_version(version), s, x, w, y);
+}
+
+void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dShape& s,
+                                  const float* dy, const float* w, float* dx) {
+  check_version("conv2d_backward_data", version, conv2d_versions());
+  if (version == 1) return conv2d_backward_data_v1(ctx, s, dy, w, dx);
+  conv2d_backward_data_packed(ctx, isa_of_version(version), s, dy, w, dx);
+}
+
+void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2dShape& s,
+                                    const float* x, const float* dy, float* dw) {
+  check_version("conv2d_backward_weight", version, conv2d_versions());
+  if (version == 1) return conv2d_backward_weight_v1(ctx, s, x, dy, dw);
+  conv2d_backward_weight_packed(ctx, isa_of_version(version), s, x, dy, dw);
 }
 
 void conv2d_forward(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
                     float* y) {
-  conv2d_forward_v2(ctx, active_cpu_isa(), s, x, w, y);
+  conv2d_forward_version(conv2d_default_version(), ctx, s, x, w, y);
 }
 
 void conv2d_backward_data(const Context& ctx, const Conv2dShape& s, const float* dy, const float* w,
                           float* dx) {
-  conv2d_backward_data_v2(ctx, active_cpu_isa(), s, dy, w, dx);
+  conv2d_backward_data_version(conv2d_default_version(), ctx, s, dy, w, dx);
 }
 
 void conv2d_backward_weight(const Context& ctx, const Conv2dShape& s, const float* x,
                             const float* dy, float* dw) {
-  conv2d_backward_weight_v2(ctx, active_cpu_isa(), s, x, dy, dw);
+  conv2d_backward_weight_version(conv2d_default_version(), ctx, s, x, dy, dw);
 }
 
 }  // namespace cudp::cpu

@@ -1,5 +1,8 @@
 // CPU fused softmax cross-entropy: PyTorch's CrossEntropyLoss (kernels/cross_entropy.h).
 //
+// Versions (cross_entropy_version, kernels/cpu/versions.h): v1 only, one thread
+// (the loss is [batch, classes], a few thousand exps); the public op runs it.
+//
 // Layout: logits and dlogits [N, classes] row-major, targets [N] int32; loss
 // and first_bad_row are single values written once.
 // Each row is computed in double from a numerically stable log-softmax:
@@ -16,13 +19,14 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/cross_entropy.h"
+#include "kernels/cpu/versions.h"
 
 namespace cudp::cpu {
+namespace {
 
-void cross_entropy(const Context& /*ctx*/, int64_t N, int64_t classes, const float* logits,
-                   const int32_t* targets, const CrossEntropyOptions& options, float* loss,
-                   float* dlogits, int32_t* first_bad_row) {
+void cross_entropy_v1(int64_t N, int64_t classes, const float* logits, const int32_t* targets,
+                      const CrossEntropyOptions& options, float* loss, float* dlogits,
+                      int32_t* first_bad_row) {
   CUDP_ASSERT(N >= 0 && classes > 0);
   // Pass 1: classify rows, so that the mean's scale is known before any gradient.
   int64_t count = 0;
@@ -65,6 +69,26 @@ void cross_entropy(const Context& /*ctx*/, int64_t N, int64_t classes, const flo
                              : static_cast<float>(total / static_cast<double>(count)))
                : static_cast<float>(total);
   *first_bad_row = static_cast<int32_t>(bad);
+}
+
+}  // namespace
+
+int cross_entropy_versions() { return 1; }
+int cross_entropy_default_version() { return 1; }
+
+void cross_entropy_version(int version, const Context& /*ctx*/, int64_t N, int64_t classes,
+                           const float* logits, const int32_t* targets,
+                           const CrossEntropyOptions& options, float* loss, float* dlogits,
+                           int32_t* first_bad_row) {
+  check_version("cross_entropy", version, cross_entropy_versions());
+  cross_entropy_v1(N, classes, logits, targets, options, loss, dlogits, first_bad_row);
+}
+
+void cross_entropy(const Context& ctx, int64_t N, int64_t classes, const float* logits,
+                   const int32_t* targets, const CrossEntropyOptions& options, float* loss,
+                   float* dlogits, int32_t* first_bad_row) {
+  cross_entropy_version(cross_entropy_default_version(), ctx, N, classes, logits, targets, options,
+                        loss, dlogits, first_bad_row);
 }
 
 }  // namespace cudp::cpu

@@ -1,11 +1,11 @@
 // CPU GEMM, row-major: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C (kernels/gemm.h).
 //
-// Versions (kernels/cpu/gemm_versions.h):
+// Versions (gemm_version, kernels/cpu/versions.h; the public op runs the default):
 //   v1: plain 4x16 tiles that g++ auto-vectorizes (this file); one thread; the reference
 //   v2: packed panels, cache blocking, AVX2+FMA 6x16 micro-kernel (gemm_packed.cpp)
 //   v3: v2's driver with an AVX-512 8x32 micro-kernel, where the CPU has AVX-512F
-// cpu::gemm, at the end of this file, runs v3 or v2 (active_cpu_isa()) on ctx.threads.
-// The rest of this comment is about v1.
+// The default is v3 where active_cpu_isa() is AVX-512, else v2 (gemm_packed.h); the
+// dispatcher is at the end of this file. The rest of this comment is about v1.
 //
 // Layout: every matrix is contiguous row-major. op(A)(i,k) is read through two
 // strides (NN/NT: A[i*K + k]; TN: A[k*M + i]); op(B) must be a row-major [K,N]
@@ -24,7 +24,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/gemm_packed.h"
+#include "kernels/cpu/versions.h"
 
 namespace cudp::cpu {
 namespace {
@@ -93,8 +94,6 @@ void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
     }
 }
 
-}  // namespace
-
 void gemm_v1(const Context& /*ctx*/, GemmLayout layout, int64_t M, int64_t N, int64_t K,
              float alpha, const float* A, const float* B, float beta, float* C) {
   CUDP_ASSERT(M >= 0 && N >= 0 && K >= 0);
@@ -127,9 +126,31 @@ void gemm_v1(const Context& /*ctx*/, GemmLayout layout, int64_t M, int64_t N, in
   }
 }
 
+}  // namespace
+
+int gemm_versions() { return 3; }
+int gemm_default_version() { return active_cpu_isa() == CpuIsa::Avx512 ? 3 : 2; }
+bool gemm_version_available(int version) {
+  return version >= 1 && version <= gemm_versions() && (version != 3 || cpu_has_avx512());
+}
+
+void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
+                  int64_t K, float alpha, const float* A, const float* B, float beta, float* C) {
+  check_version("gemm", version, gemm_versions());
+  switch (version) {
+    case 1:
+      return gemm_v1(ctx, layout, M, N, K, alpha, A, B, beta, C);
+    case 2:
+      return gemm_packed(ctx, CpuIsa::Avx2, layout, M, N, K, alpha, A, B, beta, C);
+    case 3:
+      if (!cpu_has_avx512()) fail("gemm (cpu): version 3 needs AVX-512F, which this CPU lacks");
+      return gemm_packed(ctx, CpuIsa::Avx512, layout, M, N, K, alpha, A, B, beta, C);
+  }
+}
+
 void gemm(const Context& ctx, GemmLayout layout, int64_t M, int64_t N, int64_t K, float alpha,
           const float* A, const float* B, float beta, float* C) {
-  gemm_packed(ctx, active_cpu_isa(), layout, M, N, K, alpha, A, B, beta, C);
+  gemm_version(gemm_default_version(), ctx, layout, M, N, K, alpha, A, B, beta, C);
 }
 
 }  // namespace cudp::cpu

@@ -8,11 +8,12 @@
 // row tile is wasted; 16 independent chains cover two 512-bit FMA pipes.
 //
 // The decisions a reader would get wrong:
-//  - this file is compiled for x86-64-v3 like the rest and only the code after
-//    the `#pragma GCC target` below may use AVX-512; the headers come first
-//    and nothing from them is instantiated after the pragma, so no inline
-//    library function is emitted with AVX-512 instructions that the linker
-//    could pick for the AVX2 callers (never -march=native, never -mavx512f);
+//  - this file is compiled for x86-64-v3 like the rest, and only kernel_8x32
+//    may use AVX-512: it alone carries __attribute__((target("avx512f"))),
+//    which g++ and clang both honour (clang ignores `#pragma GCC target`). An
+//    inline function from a header that it calls is emitted, if at all, for
+//    the file's own x86-64-v3 target, so no AVX-512 copy of it can reach the
+//    AVX2 callers through the linker (never -march=native, never -mavx512f);
 //  - it runs only where __builtin_cpu_supports("avx512f") said yes
 //    (micro_kernel(), gemm_packed.cpp);
 //  - the epilogue is the contract of gemm_micro_kernel.h, so v3 == v2 bitwise.
@@ -20,17 +21,15 @@
 
 #include "kernels/cpu/gemm_micro_kernel.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-
 namespace cudp::cpu {
 namespace {
 
 constexpr int kRows = 8;
 constexpr int kCols = 32;
 
-void kernel_8x32(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                 float alpha, float beta) {
+__attribute__((target("avx512f"))) void kernel_8x32(int64_t kc, const float* a, const float* b,
+                                                    int64_t ldb, float* c, int64_t ldc, float alpha,
+                                                    float beta) {
   __m512 lo[kRows], hi[kRows];  // columns 0-15 and 16-31 of each row
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -65,11 +64,6 @@ void kernel_8x32(int64_t kc, const float* a, const float* b, int64_t ldb, float*
 }
 
 }  // namespace
-}  // namespace cudp::cpu
-
-#pragma GCC pop_options
-
-namespace cudp::cpu {
 
 MicroKernel micro_kernel_avx512() { return {kRows, kCols, kernel_8x32}; }
 

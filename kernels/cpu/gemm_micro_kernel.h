@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/gemm_packed.h"
 
 namespace cudp::cpu {
 

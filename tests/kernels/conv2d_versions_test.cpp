@@ -1,5 +1,5 @@
-// conv2d v2 (packed GEMM, threads; kernels/cpu/conv2d_versions.h) against the plain
-// v1 twin, on both ISAs: odd shapes, strides, paddings, 1x1 and non-square filters,
+// conv2d v2 and v3 (packed GEMM on AVX2 / AVX-512, threads; kernels/cpu/versions.h)
+// against the plain v1 twin: odd shapes, strides, paddings, 1x1 and non-square filters,
 // NaN-poisoned outputs; bitwise identical for 1, 2, 3 threads and run to run.
 //
 // Tolerance against v1: each output is a sum of T products (T = C*R*S forward,
@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernels/cpu/conv2d_versions.h"
+#include "kernels/cpu/versions.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/kernels/conv2d_terms.h"
@@ -31,10 +31,10 @@ Conv2dShape conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t 
   return s;
 }
 
-std::string describe(cpu::CpuIsa isa, const Conv2dShape& s, const std::string& more = "") {
-  return std::string(cpu::cpu_isa_name(isa)) + " N=" + std::to_string(s.N) +
-         " C=" + std::to_string(s.C) + " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) +
-         " K=" + std::to_string(s.K) + " R=" + std::to_string(s.R) + " S=" + std::to_string(s.S) +
+std::string describe(int version, const Conv2dShape& s, const std::string& more = "") {
+  return "v" + std::to_string(version) + " N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) +
+         " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) + " K=" + std::to_string(s.K) +
+         " R=" + std::to_string(s.R) + " S=" + std::to_string(s.S) +
          " stride=" + std::to_string(s.stride) + " padding=" + std::to_string(s.padding) + more;
 }
 
@@ -66,25 +66,22 @@ Inputs make_inputs(const Conv2dShape& s, uint64_t seed, bool small_ints) {
   return {make(s.x_size(), 1), make(s.w_size(), 2), make(s.y_size(), 3)};
 }
 
-// Runs one pass of v1 (isa ignored) or v2 into a NaN-poisoned output.
-std::vector<float> run(Pass pass, bool v1, cpu::CpuIsa isa, int threads, const Conv2dShape& s,
+// Runs one pass of a version into a NaN-poisoned output.
+std::vector<float> run(Pass pass, int version, int threads, const Conv2dShape& s,
                        const Inputs& in) {
   const Context ctx = cpu_context(threads);
   if (pass == Pass::Forward) {
     auto y = test::nan_filled(s.y_size());
-    v1 ? cpu::conv2d_forward_v1(ctx, s, in.x.data(), in.w.data(), y.data())
-       : cpu::conv2d_forward_v2(ctx, isa, s, in.x.data(), in.w.data(), y.data());
+    cpu::conv2d_forward_version(version, ctx, s, in.x.data(), in.w.data(), y.data());
     return y;
   }
   if (pass == Pass::BackwardData) {
     auto dx = test::nan_filled(s.x_size());
-    v1 ? cpu::conv2d_backward_data_v1(ctx, s, in.dy.data(), in.w.data(), dx.data())
-       : cpu::conv2d_backward_data_v2(ctx, isa, s, in.dy.data(), in.w.data(), dx.data());
+    cpu::conv2d_backward_data_version(version, ctx, s, in.dy.data(), in.w.data(), dx.data());
     return dx;
   }
   auto dw = test::nan_filled(s.w_size());
-  v1 ? cpu::conv2d_backward_weight_v1(ctx, s, in.x.data(), in.dy.data(), dw.data())
-     : cpu::conv2d_backward_weight_v2(ctx, isa, s, in.x.data(), in.dy.data(), dw.data());
+  cpu::conv2d_backward_weight_version(version, ctx, s, in.x.data(), in.dy.data(), dw.data());
   return dw;
 }
 
@@ -116,29 +113,29 @@ bool any_nan(const std::vector<float>& v) {
 
 const Pass kPasses[] = {Pass::Forward, Pass::BackwardData, Pass::BackwardWeight};
 
-TEST(CpuConv2dVersions, V2MatchesV1EveryPassBothIsas) {
+TEST(CpuConv2dVersions, V2AndV3MatchV1EveryPass) {
   uint64_t seed = 1;
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (const Conv2dShape& s : kShapes) {
       const Inputs in = make_inputs(s, seed += 10, false);
       for (Pass pass : kPasses) {
-        const std::string what = describe(isa, s, pass_name(pass));
-        const auto fast = run(pass, false, isa, 1, s, in);
+        const std::string what = describe(v, s, pass_name(pass));
+        const auto fast = run(pass, v, 1, s, in);
         EXPECT_FALSE(any_nan(fast)) << what << ": an output was never written";
-        EXPECT_TRUE(test::within_bounds(fast, run(pass, true, isa, 1, s, in),
-                                        error_bounds(pass, s, in), what));
+        EXPECT_TRUE(
+            test::within_bounds(fast, run(pass, 1, 1, s, in), error_bounds(pass, s, in), what));
       }
     }
 }
 
 TEST(CpuConv2dVersions, SmallIntegersBitwiseEqualToV1) {
   uint64_t seed = 7;
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (const Conv2dShape& s : kShapes) {
       const Inputs in = make_inputs(s, seed += 10, true);
       for (Pass pass : kPasses)
-        EXPECT_TRUE(same_bits(run(pass, false, isa, 2, s, in), run(pass, true, isa, 1, s, in),
-                              describe(isa, s, pass_name(pass))));
+        EXPECT_TRUE(same_bits(run(pass, v, 2, s, in), run(pass, 1, 1, s, in),
+                              describe(v, s, pass_name(pass))));
     }
 }
 
@@ -146,49 +143,61 @@ TEST(CpuConv2dVersions, SmallIntegersBitwiseEqualToV1) {
 // backward-weight splits dw by columns or rows: both happen across the two ISAs'
 // tile widths (27 columns of conv1 are one 32-wide AVX-512 tile: rows are split).
 TEST(CpuConv2dVersions, BitwiseIdenticalForThreadCountsOneTwoThreeAndRunToRun) {
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (const Conv2dShape& s : {kShapes[6], kShapes[7], kShapes[8]}) {
       const Inputs in = make_inputs(s, 99, false);
       for (Pass pass : kPasses) {
-        const auto one = run(pass, false, isa, 1, s, in);
+        const auto one = run(pass, v, 1, s, in);
         for (int threads : {1, 2, 3})
           EXPECT_TRUE(same_bits(
-              run(pass, false, isa, threads, s, in), one,
-              describe(isa, s,
+              run(pass, v, threads, s, in), one,
+              describe(v, s,
                        std::string(pass_name(pass)) + " threads=" + std::to_string(threads))));
       }
     }
 }
 
-TEST(CpuConv2dVersions, Avx2AndAvx512GiveIdenticalBits) {
-  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512F: v3 GEMM cannot run here";
+TEST(CpuConv2dVersions, V2AndV3GiveIdenticalBits) {
+  if (!cpu::conv2d_version_available(3))
+    GTEST_SKIP() << "this CPU has no AVX-512F: v3 cannot run here";
   for (const Conv2dShape& s : kShapes) {
     const Inputs in = make_inputs(s, 5, false);
     for (Pass pass : kPasses)
-      EXPECT_TRUE(
-          same_bits(run(pass, false, cpu::CpuIsa::Avx2, 2, s, in),
-                    run(pass, false, cpu::CpuIsa::Avx512, 1, s, in),
-                    describe(cpu::CpuIsa::Avx512, s, std::string(pass_name(pass)) + " vs avx2")));
+      EXPECT_TRUE(same_bits(run(pass, 2, 2, s, in), run(pass, 3, 1, s, in),
+                            describe(3, s, std::string(pass_name(pass)) + " vs v2")));
   }
 }
 
-TEST(CpuConv2dVersions, PublicOpsRunV2OnTheForcedIsa) {
+// The default is the kernel the public ops run: v3 where AVX-512 is active, else v2.
+TEST(CpuConv2dVersions, PublicOpsRunTheDefaultVersionOfTheForcedIsa) {
   const Conv2dShape s = kShapes[0];
   const Inputs in = make_inputs(s, 3, false);
+  EXPECT_EQ(cpu::conv2d_default_version(), cpu::cpu_has_avx512() ? 3 : 2);
   for (cpu::CpuIsa isa : test::tested_isas()) {
     test::ScopedIsa forced(isa);
+    const int v = isa == cpu::CpuIsa::Avx512 ? 3 : 2;
+    EXPECT_EQ(cpu::conv2d_default_version(), v);
     const Context ctx = cpu_context(2);
     auto y = test::nan_filled(s.y_size()), dx = test::nan_filled(s.x_size());
     auto dw = test::nan_filled(s.w_size());
     cpu::conv2d_forward(ctx, s, in.x.data(), in.w.data(), y.data());
     cpu::conv2d_backward_data(ctx, s, in.dy.data(), in.w.data(), dx.data());
     cpu::conv2d_backward_weight(ctx, s, in.x.data(), in.dy.data(), dw.data());
-    EXPECT_TRUE(
-        same_bits(y, run(Pass::Forward, false, isa, 1, s, in), describe(isa, s, " forward")));
-    EXPECT_TRUE(
-        same_bits(dx, run(Pass::BackwardData, false, isa, 1, s, in), describe(isa, s, " data")));
-    EXPECT_TRUE(same_bits(dw, run(Pass::BackwardWeight, false, isa, 1, s, in),
-                          describe(isa, s, " weight")));
+    EXPECT_TRUE(same_bits(y, run(Pass::Forward, v, 1, s, in), describe(v, s, " forward")));
+    EXPECT_TRUE(same_bits(dx, run(Pass::BackwardData, v, 1, s, in), describe(v, s, " data")));
+    EXPECT_TRUE(same_bits(dw, run(Pass::BackwardWeight, v, 1, s, in), describe(v, s, " weight")));
+  }
+}
+
+TEST(CpuConv2dVersions, UnknownOrUnavailableVersionsThrow) {
+  EXPECT_EQ(cpu::conv2d_versions(), 3);
+  const Conv2dShape s = kShapes[0];
+  const Inputs in = make_inputs(s, 4, false);
+  std::vector<int> bad = {0, 4};
+  if (!cpu::cpu_has_avx512()) bad.push_back(3);
+  for (int v : bad) {
+    EXPECT_FALSE(cpu::conv2d_version_available(v)) << "v" << v;
+    for (Pass pass : kPasses) EXPECT_THROW(run(pass, v, 1, s, in), Error) << "v" << v;
   }
 }
 

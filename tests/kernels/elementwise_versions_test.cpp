@@ -1,4 +1,4 @@
-// The v2 elementwise ops (threads; AVX2 max-pool and SGD; kernels/cpu/elementwise_versions.h)
+// The v2 elementwise ops (threads; AVX2 max-pool and SGD; kernels/cpu/versions.h)
 // against their v1 twins: bitwise equal for 1, 2 and 3 threads, with NaN, -0, +-inf,
 // ties and ragged tails in the data, in place where the contract allows it.
 //
@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernels/cpu/elementwise_versions.h"
+#include "kernels/cpu/versions.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/kernels/versions_check.h"
@@ -41,15 +41,15 @@ TEST(CpuElementwiseVersions, ReluForwardAndBackwardMatchV1InPlaceToo) {
   for (int64_t n : kSizes) {
     const auto x = with_specials(n, 1), dy = with_specials(n, 2);
     auto y1 = test::nan_filled(n), dx1 = test::nan_filled(n);
-    cpu::relu_forward_v1(cpu_context(), n, x.data(), y1.data());
-    cpu::relu_backward_v1(cpu_context(), n, y1.data(), dy.data(), dx1.data());
+    cpu::relu_forward_version(1, cpu_context(), n, x.data(), y1.data());
+    cpu::relu_backward_version(1, cpu_context(), n, y1.data(), dy.data(), dx1.data());
     for (int threads : kThreads) {
       const std::string what = "n=" + std::to_string(n) + " threads=" + std::to_string(threads);
       auto y = x;  // in place: y aliases x
-      cpu::relu_forward_v2(cpu_context(threads), n, y.data(), y.data());
+      cpu::relu_forward_version(2, cpu_context(threads), n, y.data(), y.data());
       EXPECT_TRUE(same_bits(y, y1, "relu_forward " + what));
       auto dx = dy;  // in place: dx aliases dy
-      cpu::relu_backward_v2(cpu_context(threads), n, y1.data(), dx.data(), dx.data());
+      cpu::relu_backward_version(2, cpu_context(threads), n, y1.data(), dx.data(), dx.data());
       EXPECT_TRUE(same_bits(dx, dx1, "relu_backward " + what));
     }
   }
@@ -63,15 +63,15 @@ TEST(CpuElementwiseVersions, BiasAddAndGradMatchV1) {
     const int64_t size = c.N * c.K * c.inner;
     const auto b = with_specials(c.K, 3), y0 = with_specials(size, 4);
     auto y1 = y0, db1 = test::nan_filled(c.K);
-    cpu::bias_add_v1(cpu_context(), c.N, c.K, c.inner, b.data(), y1.data());
-    cpu::bias_grad_v1(cpu_context(), c.N, c.K, c.inner, y0.data(), db1.data());
+    cpu::bias_add_version(1, cpu_context(), c.N, c.K, c.inner, b.data(), y1.data());
+    cpu::bias_grad_version(1, cpu_context(), c.N, c.K, c.inner, y0.data(), db1.data());
     for (int threads : kThreads) {
       const std::string what = "N=" + std::to_string(c.N) + " K=" + std::to_string(c.K) +
                                " inner=" + std::to_string(c.inner) +
                                " threads=" + std::to_string(threads);
       auto y = y0, db = test::nan_filled(c.K);
-      cpu::bias_add_v2(cpu_context(threads), c.N, c.K, c.inner, b.data(), y.data());
-      cpu::bias_grad_v2(cpu_context(threads), c.N, c.K, c.inner, y0.data(), db.data());
+      cpu::bias_add_version(2, cpu_context(threads), c.N, c.K, c.inner, b.data(), y.data());
+      cpu::bias_grad_version(2, cpu_context(threads), c.N, c.K, c.inner, y0.data(), db.data());
       EXPECT_TRUE(same_bits(y, y1, "bias_add " + what));
       EXPECT_TRUE(same_bits(db, db1, "bias_grad " + what));
     }
@@ -103,8 +103,8 @@ TEST(CpuElementwiseVersions, MaxPoolForwardAndBackwardMatchV1WithTiesAndNans) {
     const auto dy = with_specials(s.y_size(), 6);
     auto y1 = test::nan_filled(s.y_size()), dx1 = test::nan_filled(s.x_size());
     std::vector<int32_t> arg1(static_cast<size_t>(s.y_size()), -1);
-    cpu::maxpool2d_forward_v1(cpu_context(), s, x.data(), y1.data(), arg1.data());
-    cpu::maxpool2d_backward_v1(cpu_context(), s, dy.data(), arg1.data(), dx1.data());
+    cpu::maxpool2d_forward_version(1, cpu_context(), s, x.data(), y1.data(), arg1.data());
+    cpu::maxpool2d_backward_version(1, cpu_context(), s, dy.data(), arg1.data(), dx1.data());
     for (int threads : kThreads) {
       const std::string what =
           "N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) + " H=" + std::to_string(c.H) +
@@ -112,8 +112,9 @@ TEST(CpuElementwiseVersions, MaxPoolForwardAndBackwardMatchV1WithTiesAndNans) {
           " stride=" + std::to_string(c.stride) + " threads=" + std::to_string(threads);
       auto y = test::nan_filled(s.y_size()), dx = test::nan_filled(s.x_size());
       std::vector<int32_t> arg(static_cast<size_t>(s.y_size()), -1);
-      cpu::maxpool2d_forward_v2(cpu_context(threads), s, x.data(), y.data(), arg.data());
-      cpu::maxpool2d_backward_v2(cpu_context(threads), s, dy.data(), arg1.data(), dx.data());
+      cpu::maxpool2d_forward_version(2, cpu_context(threads), s, x.data(), y.data(), arg.data());
+      cpu::maxpool2d_backward_version(2, cpu_context(threads), s, dy.data(), arg1.data(),
+                                      dx.data());
       EXPECT_TRUE(same_bits(y, y1, "maxpool forward " + what));
       EXPECT_TRUE(same_bits(as_floats(arg), as_floats(arg1), "maxpool argmax " + what));
       EXPECT_TRUE(same_bits(dx, dx1, "maxpool backward " + what));
@@ -141,8 +142,8 @@ TEST(CpuElementwiseVersions, SgdMatchesV1EveryOptionFirstStepAndTail) {
         // On the first step the buffer must not be read: it starts as NaN.
         const auto buf0 = first ? test::nan_filled(n) : with_specials(n, 9);
         auto p1 = p0, buf1 = buf0;
-        cpu::sgd_step_v1(cpu_context(), n, p1.data(), g.data(), momentum ? buf1.data() : nullptr,
-                         opt, first);
+        cpu::sgd_step_version(1, cpu_context(), n, p1.data(), g.data(),
+                              momentum ? buf1.data() : nullptr, opt, first);
         for (int threads : kThreads) {
           const std::string what =
               "momentum=" + std::to_string(o.momentum) +
@@ -151,8 +152,8 @@ TEST(CpuElementwiseVersions, SgdMatchesV1EveryOptionFirstStepAndTail) {
               " maximize=" + std::to_string(o.maximize) + " first=" + std::to_string(first) +
               " n=" + std::to_string(n) + " threads=" + std::to_string(threads);
           auto p = p0, buf = buf0;
-          cpu::sgd_step_v2(cpu_context(threads), n, p.data(), g.data(),
-                           momentum ? buf.data() : nullptr, opt, first);
+          cpu::sgd_step_version(2, cpu_context(threads), n, p.data(), g.data(),
+                                momentum ? buf.data() : nullptr, opt, first);
           EXPECT_TRUE(test::same_values(p, p1, "params " + what));
           EXPECT_TRUE(test::same_values(buf, buf1, "buffer " + what));
         }
@@ -180,14 +181,51 @@ TEST(CpuElementwiseVersions, SgdRoundsEachOperationSeparately) {
   ASSERT_NE(fused_p, expected_p);
   for (int threads : kThreads) {
     std::vector<float> pv(9, p), bv(9, buf), gv(9, g);  // 8 vector lanes + 1 scalar tail
-    cpu::sgd_step_v2(cpu_context(threads), 9, pv.data(), gv.data(), bv.data(), opt, false);
+    cpu::sgd_step_version(2, cpu_context(threads), 9, pv.data(), gv.data(), bv.data(), opt, false);
     EXPECT_TRUE(same_bits(pv, std::vector<float>(9, expected_p), "v2 params"));
     EXPECT_TRUE(same_bits(bv, std::vector<float>(9, expected_buf), "v2 buffer"));
     std::vector<float> p1(3, p), b1(3, buf), g1(3, g);
-    cpu::sgd_step_v1(cpu_context(), 3, p1.data(), g1.data(), b1.data(), opt, false);
+    cpu::sgd_step_version(1, cpu_context(), 3, p1.data(), g1.data(), b1.data(), opt, false);
     EXPECT_TRUE(same_bits(p1, std::vector<float>(3, expected_p), "v1 params"));
     EXPECT_TRUE(same_bits(b1, std::vector<float>(3, expected_buf), "v1 buffer"));
   }
+}
+
+// The numbers of kernels/cpu/versions.h: the public ops run v2 (v1 for the loss), and a
+// number out of range throws instead of running something.
+TEST(CpuElementwiseVersions, DefaultsAndUnknownVersions) {
+  EXPECT_EQ(cpu::relu_versions(), 2);
+  EXPECT_EQ(cpu::relu_default_version(), 2);
+  EXPECT_EQ(cpu::bias_versions(), 2);
+  EXPECT_EQ(cpu::bias_default_version(), 2);
+  EXPECT_EQ(cpu::maxpool2d_versions(), 2);
+  EXPECT_EQ(cpu::maxpool2d_default_version(), 2);
+  EXPECT_EQ(cpu::sgd_versions(), 2);
+  EXPECT_EQ(cpu::sgd_default_version(), 2);
+  EXPECT_EQ(cpu::cross_entropy_versions(), 1);
+  EXPECT_EQ(cpu::cross_entropy_default_version(), 1);
+  std::vector<float> x(4, 1.0f), y(4);
+  MaxPool2dShape pool;
+  pool.N = 1, pool.C = 1, pool.H = 2, pool.W = 2;
+  std::vector<int32_t> argmax(1), target = {0};
+  SgdOptions sgd;
+  float loss = 0;
+  int32_t bad_row = 0;
+  const Context ctx = cpu_context();
+  for (int v : {0, 3}) {
+    EXPECT_THROW(cpu::relu_forward_version(v, ctx, 4, x.data(), y.data()), Error);
+    EXPECT_THROW(cpu::relu_backward_version(v, ctx, 4, x.data(), x.data(), y.data()), Error);
+    EXPECT_THROW(cpu::bias_add_version(v, ctx, 1, 4, 1, x.data(), y.data()), Error);
+    EXPECT_THROW(cpu::bias_grad_version(v, ctx, 1, 4, 1, x.data(), y.data()), Error);
+    EXPECT_THROW(cpu::maxpool2d_forward_version(v, ctx, pool, x.data(), y.data(), argmax.data()),
+                 Error);
+    EXPECT_THROW(cpu::maxpool2d_backward_version(v, ctx, pool, x.data(), argmax.data(), y.data()),
+                 Error);
+    EXPECT_THROW(cpu::sgd_step_version(v, ctx, 4, y.data(), x.data(), nullptr, sgd, true), Error);
+  }
+  EXPECT_THROW(cpu::cross_entropy_version(2, ctx, 1, 4, x.data(), target.data(), {}, &loss, nullptr,
+                                          &bad_row),
+               Error);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The packed CPU GEMM (v2 AVX2, v3 AVX-512; kernels/cpu/gemm_versions.h) against the
+// The packed CPU GEMM (v2 AVX2, v3 AVX-512; kernels/cpu/versions.h) against the
 // plain v1 twin: random and edge shapes, every layout, alpha/beta, NaN-poisoned C,
 // and the determinism claims (thread counts, run to run, AVX2 == AVX-512 bitwise).
 //
@@ -14,7 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/gemm_packed.h"
+#include "kernels/cpu/versions.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/kernels/versions_check.h"
@@ -28,9 +29,8 @@ struct Shape {
   int64_t M, N, K;
 };
 
-std::string describe(cpu::CpuIsa isa, GemmLayout layout, const Shape& s,
-                     const std::string& more = "") {
-  return std::string(cpu::cpu_isa_name(isa)) + " " + gemm_layout_name(layout) +
+std::string describe(int version, GemmLayout layout, const Shape& s, const std::string& more = "") {
+  return "v" + std::to_string(version) + " " + gemm_layout_name(layout) +
          " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K) +
          more;
 }
@@ -76,19 +76,18 @@ std::vector<double> error_bounds(GemmLayout layout, const Shape& s, float alpha,
   return bound;
 }
 
-std::vector<float> run_packed(cpu::CpuIsa isa, int threads, GemmLayout layout, const Shape& s,
-                              float alpha, const std::vector<float>& A, const std::vector<float>& B,
-                              float beta, std::vector<float> C) {
-  cpu::gemm_packed(cpu_context(threads), isa, layout, s.M, s.N, s.K, alpha, A.data(), B.data(),
-                   beta, C.data());
+std::vector<float> run_version(int version, int threads, GemmLayout layout, const Shape& s,
+                               float alpha, const std::vector<float>& A,
+                               const std::vector<float>& B, float beta, std::vector<float> C) {
+  cpu::gemm_version(version, cpu_context(threads), layout, s.M, s.N, s.K, alpha, A.data(), B.data(),
+                    beta, C.data());
   return C;
 }
 
 std::vector<float> run_v1(GemmLayout layout, const Shape& s, float alpha,
                           const std::vector<float>& A, const std::vector<float>& B, float beta,
                           std::vector<float> C) {
-  cpu::gemm_v1(cpu_context(), layout, s.M, s.N, s.K, alpha, A.data(), B.data(), beta, C.data());
-  return C;
+  return run_version(1, 1, layout, s, alpha, A, B, beta, std::move(C));
 }
 
 TEST(CpuGemmVersions, PackedMatchesV1OnRandomShapesEveryLayoutAlphaBeta) {
@@ -97,7 +96,7 @@ TEST(CpuGemmVersions, PackedMatchesV1OnRandomShapesEveryLayoutAlphaBeta) {
   };
   const Scale scales[] = {{1.0f, 0.0f}, {0.5f, 0.25f}, {-2.0f, 1.0f}};
   int seed = 0;
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (GemmLayout layout : kLayouts)
       for (const Shape& s : shapes()) {
         const Scale& sc = scales[seed % 3];
@@ -107,11 +106,11 @@ TEST(CpuGemmVersions, PackedMatchesV1OnRandomShapesEveryLayoutAlphaBeta) {
         const auto C = sc.beta == 0.0f ? test::nan_filled(s.M * s.N)
                                        : test::random_floats(s.M * s.N, 300 + seed);
         ++seed;
-        const auto fast = run_packed(isa, 1, layout, s, sc.alpha, A, B, sc.beta, C);
+        const auto fast = run_version(v, 1, layout, s, sc.alpha, A, B, sc.beta, C);
         const auto reference = run_v1(layout, s, sc.alpha, A, B, sc.beta, C);
         EXPECT_TRUE(test::within_bounds(
             fast, reference, error_bounds(layout, s, sc.alpha, A, B, sc.beta, C),
-            describe(isa, layout, s,
+            describe(v, layout, s,
                      " alpha=" + std::to_string(sc.alpha) + " beta=" + std::to_string(sc.beta))));
       }
 }
@@ -119,15 +118,15 @@ TEST(CpuGemmVersions, PackedMatchesV1OnRandomShapesEveryLayoutAlphaBeta) {
 // Small integers: every partial sum is exact in float, so v1, v2 and v3 agree bitwise.
 TEST(CpuGemmVersions, SmallIntegersBitwiseEqualToV1) {
   int seed = 0;
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (GemmLayout layout : kLayouts)
       for (const Shape& s : shapes()) {
         const auto A = test::random_small_ints(s.M * s.K, 400 + seed);
         const auto B = test::random_small_ints(s.K * s.N, 500 + seed);
         const auto C = test::random_small_ints(s.M * s.N, 600 + seed++);
         for (float beta : {0.0f, -3.0f}) {
-          const std::string what = describe(isa, layout, s, " beta=" + std::to_string(beta));
-          EXPECT_TRUE(same_bits(run_packed(isa, 2, layout, s, 2.0f, A, B, beta, C),
+          const std::string what = describe(v, layout, s, " beta=" + std::to_string(beta));
+          EXPECT_TRUE(same_bits(run_version(v, 2, layout, s, 2.0f, A, B, beta, C),
                                 run_v1(layout, s, 2.0f, A, B, beta, C), what));
         }
       }
@@ -137,19 +136,19 @@ TEST(CpuGemmVersions, SmallIntegersBitwiseEqualToV1) {
 // column of C: the zero padding of edge panels must not spread it, nor hide it.
 TEST(CpuGemmVersions, NanInputsPoisonExactlyTheirRowAndColumn) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (GemmLayout layout : kLayouts) {
       const Shape s{37, 45, 301};
       auto A = test::random_floats(s.M * s.K, 7), B = test::random_floats(s.K * s.N, 8);
       const int64_t bad_row = 36, bad_col = 44, k = 260;  // in the last row and column tiles
       A[layout == GemmLayout::TN ? k * s.M + bad_row : bad_row * s.K + k] = nan;
       B[layout == GemmLayout::NT ? bad_col * s.K + k : k * s.N + bad_col] = nan;
-      const auto C = run_packed(isa, 3, layout, s, 1.0f, A, B, 0.0f, test::nan_filled(s.M * s.N));
+      const auto C = run_version(v, 3, layout, s, 1.0f, A, B, 0.0f, test::nan_filled(s.M * s.N));
       int64_t wrong = 0;
       for (int64_t i = 0; i < s.M; ++i)
         for (int64_t j = 0; j < s.N; ++j)
           wrong += std::isnan(C[i * s.N + j]) != (i == bad_row || j == bad_col);
-      EXPECT_EQ(wrong, 0) << describe(isa, layout, s) << ": NaNs outside row " << bad_row
+      EXPECT_EQ(wrong, 0) << describe(v, layout, s) << ": NaNs outside row " << bad_row
                           << " / column " << bad_col << " or missing there";
     }
 }
@@ -160,42 +159,48 @@ const Shape kThreadShapes[] = {{97, 301, 131},  {300, 37, 299}, {17, 1000, 257},
                                {200, 3100, 33}, {64, 576, 256}, {193, 97, 520}};
 
 TEST(CpuGemmVersions, BitwiseIdenticalForThreadCountsOneTwoThreeAndRunToRun) {
-  for (cpu::CpuIsa isa : test::tested_isas())
+  for (int v : test::packed_versions())
     for (GemmLayout layout : kLayouts)
       for (const Shape& s : kThreadShapes) {
         const auto A = test::random_floats(s.M * s.K, 11), B = test::random_floats(s.K * s.N, 12);
         const auto C = test::random_floats(s.M * s.N, 13);
-        const auto one = run_packed(isa, 1, layout, s, 0.75f, A, B, 0.5f, C);
+        const auto one = run_version(v, 1, layout, s, 0.75f, A, B, 0.5f, C);
         for (int threads : {1, 2, 3})
-          EXPECT_TRUE(same_bits(run_packed(isa, threads, layout, s, 0.75f, A, B, 0.5f, C), one,
-                                describe(isa, layout, s, " threads=" + std::to_string(threads))));
+          EXPECT_TRUE(same_bits(run_version(v, threads, layout, s, 0.75f, A, B, 0.5f, C), one,
+                                describe(v, layout, s, " threads=" + std::to_string(threads))));
       }
 }
 
-TEST(CpuGemmVersions, Avx2AndAvx512GiveIdenticalBits) {
-  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512F: v3 cannot run here";
+TEST(CpuGemmVersions, V2AndV3GiveIdenticalBits) {
+  if (!cpu::gemm_version_available(3))
+    GTEST_SKIP() << "this CPU has no AVX-512F: v3 cannot run here";
   for (GemmLayout layout : kLayouts)
     for (const Shape& s : kThreadShapes) {
       const auto A = test::random_floats(s.M * s.K, 21), B = test::random_floats(s.K * s.N, 22);
       const auto C = test::random_floats(s.M * s.N, 23);
-      EXPECT_TRUE(same_bits(run_packed(cpu::CpuIsa::Avx2, 2, layout, s, 1.5f, A, B, -1.0f, C),
-                            run_packed(cpu::CpuIsa::Avx512, 3, layout, s, 1.5f, A, B, -1.0f, C),
-                            describe(cpu::CpuIsa::Avx512, layout, s, " vs avx2")));
+      EXPECT_TRUE(same_bits(run_version(2, 2, layout, s, 1.5f, A, B, -1.0f, C),
+                            run_version(3, 3, layout, s, 1.5f, A, B, -1.0f, C),
+                            describe(3, layout, s, " vs v2")));
     }
 }
 
-TEST(CpuGemmVersions, PublicGemmRunsTheForcedIsa) {
+// The default is the kernel the public op runs: v3 where AVX-512 is active, else v2,
+// and v2 whenever a test forces AVX2.
+TEST(CpuGemmVersions, PublicGemmRunsTheDefaultVersionOfTheForcedIsa) {
   const Shape s{33, 70, 129};
   const auto A = test::random_floats(s.M * s.K, 31), B = test::random_floats(s.K * s.N, 32);
+  EXPECT_EQ(cpu::gemm_default_version(), cpu::cpu_has_avx512() ? 3 : 2);
   for (cpu::CpuIsa isa : test::tested_isas()) {
     test::ScopedIsa forced(isa);
     EXPECT_EQ(cpu::active_cpu_isa(), isa);
+    const int v = isa == cpu::CpuIsa::Avx512 ? 3 : 2;
+    EXPECT_EQ(cpu::gemm_default_version(), v);
     auto C = test::nan_filled(s.M * s.N);
     cpu::gemm(cpu_context(2), GemmLayout::NT, s.M, s.N, s.K, 1.0f, A.data(), B.data(), 0.0f,
               C.data());
     EXPECT_TRUE(same_bits(
-        C, run_packed(isa, 1, GemmLayout::NT, s, 1.0f, A, B, 0.0f, test::nan_filled(s.M * s.N)),
-        describe(isa, GemmLayout::NT, s, " public")));
+        C, run_version(v, 1, GemmLayout::NT, s, 1.0f, A, B, 0.0f, test::nan_filled(s.M * s.N)),
+        describe(v, GemmLayout::NT, s, " public")));
   }
   EXPECT_EQ(cpu::active_cpu_isa(), cpu::cpu_has_avx512() ? cpu::CpuIsa::Avx512 : cpu::CpuIsa::Avx2);
   if (!cpu::cpu_has_avx512()) {
@@ -203,21 +208,41 @@ TEST(CpuGemmVersions, PublicGemmRunsTheForcedIsa) {
   }
 }
 
+// Numbers out of range, and v3 where the CPU cannot run it, throw instead of running something.
+TEST(CpuGemmVersions, UnknownOrUnavailableVersionsThrow) {
+  EXPECT_EQ(cpu::gemm_versions(), 3);
+  std::vector<float> A = {1.0f}, C = {0.0f};
+  for (int v : {0, 4, -1}) {
+    EXPECT_FALSE(cpu::gemm_version_available(v)) << "v" << v;
+    EXPECT_THROW(cpu::gemm_version(v, cpu_context(), GemmLayout::NN, 1, 1, 1, 1.0f, A.data(),
+                                   A.data(), 0.0f, C.data()),
+                 Error)
+        << "v" << v;
+  }
+  for (int v : {1, 2}) EXPECT_TRUE(cpu::gemm_version_available(v)) << "v" << v;
+  EXPECT_EQ(cpu::gemm_version_available(3), cpu::cpu_has_avx512());
+  if (!cpu::cpu_has_avx512()) {
+    EXPECT_THROW(cpu::gemm_version(3, cpu_context(), GemmLayout::NN, 1, 1, 1, 1.0f, A.data(),
+                                   A.data(), 0.0f, C.data()),
+                 Error);
+  }
+}
+
 TEST(CpuGemmVersions, KZeroAndEmptyOutputs) {
-  for (cpu::CpuIsa isa : test::tested_isas()) {
+  for (int v : test::packed_versions()) {
     const Shape s{3, 5, 0};
     EXPECT_TRUE(
-        same_bits(run_packed(isa, 2, GemmLayout::NN, s, 1.0f, {}, {}, 0.0f, test::nan_filled(15)),
+        same_bits(run_version(v, 2, GemmLayout::NN, s, 1.0f, {}, {}, 0.0f, test::nan_filled(15)),
                   std::vector<float>(15, 0.0f), "K=0 beta=0"));
     std::vector<float> C(15, 3.0f);
-    EXPECT_TRUE(same_bits(run_packed(isa, 2, GemmLayout::TN, s, 1.0f, {}, {}, 2.0f, C),
+    EXPECT_TRUE(same_bits(run_version(v, 2, GemmLayout::TN, s, 1.0f, {}, {}, 2.0f, C),
                           std::vector<float>(15, 6.0f), "K=0 beta=2"));
     std::vector<float> guard = {7.0f};
     const std::vector<float> A = {1.0f, 2.0f};
-    cpu::gemm_packed(cpu_context(2), isa, GemmLayout::NN, 0, 1, 2, 1.0f, A.data(), A.data(), 0.0f,
-                     guard.data());
-    cpu::gemm_packed(cpu_context(2), isa, GemmLayout::NT, 1, 0, 2, 1.0f, A.data(), A.data(), 0.0f,
-                     guard.data());
+    cpu::gemm_version(v, cpu_context(2), GemmLayout::NN, 0, 1, 2, 1.0f, A.data(), A.data(), 0.0f,
+                      guard.data());
+    cpu::gemm_version(v, cpu_context(2), GemmLayout::NT, 1, 0, 2, 1.0f, A.data(), A.data(), 0.0f,
+                      guard.data());
     EXPECT_EQ(guard[0], 7.0f);
   }
 }

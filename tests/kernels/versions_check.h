@@ -1,10 +1,10 @@
-// Shared by the fast-version tests (gemm_versions_test, conv2d_versions_test,
-// elementwise_versions_test): the ISAs to run, a scoped ISA switch, a
-// per-element bound check and bitwise checks that print what they compared.
+// Shared by the version tests (gemm_versions_test, conv2d_versions_test,
+// elementwise_versions_test): the packed versions and ISAs to run, a scoped ISA
+// switch, a per-element bound check and bitwise checks that print what they compared.
 //
-// The decision a reader would get wrong: the AVX-512 path is only tested where
-// the CPU has AVX-512F; elsewhere the tests that need it SKIP with that reason
-// (never pass), and tested_isas() holds AVX2 alone.
+// The decision a reader would get wrong: v3 (the AVX-512 path) is only tested
+// where the CPU has AVX-512F; elsewhere the tests that need it SKIP with that
+// reason (never pass), and packed_versions() holds v2 alone, tested_isas() AVX2.
 #pragma once
 
 #include <cmath>
@@ -17,7 +17,8 @@
 
 #include <gtest/gtest.h>
 
-#include "kernels/cpu/gemm_versions.h"
+#include "kernels/cpu/gemm_packed.h"
+#include "kernels/cpu/versions.h"
 
 namespace cudp::test {
 
@@ -27,7 +28,14 @@ inline std::vector<cpu::CpuIsa> tested_isas() {
   return isas;
 }
 
-// Forces the ISA of the public cpu:: ops for one scope.
+// The packed GEMM and conv2d versions that run here: 2, and 3 where AVX-512F is.
+inline std::vector<int> packed_versions() {
+  std::vector<int> versions = {2};
+  if (cpu::gemm_version_available(3)) versions.push_back(3);
+  return versions;
+}
+
+// Forces the ISA of the public cpu:: ops (so their default versions) for one scope.
 class ScopedIsa {
  public:
   explicit ScopedIsa(cpu::CpuIsa isa) { cpu::force_cpu_isa(isa); }

@@ -1,4 +1,4 @@
-// CPU conv2d v2 (kernels/cpu/conv2d_versions.h): im2col + the packed GEMM, on ctx.threads.
+// CPU conv2d v2 and v3 (conv2d_packed.h): im2col + the packed GEMM, on ctx.threads.
 //
 // Layout: x [N,C,H,W], w [K,C,R,S], y [N,K,P,Q]; col [C*R*S, P*Q] as in v1:
 //   col[(c*R + r)*S + t][p*Q + q] = x[c, p*stride - padding + r, q*stride - padding + t]
@@ -24,7 +24,7 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/conv2d_versions.h"
+#include "kernels/cpu/conv2d_packed.h"
 #include "runtime/thread_pool.h"
 
 namespace cudp::cpu {
@@ -146,8 +146,8 @@ int batch_threads(const Context& ctx, const Conv2dShape& s) {
 
 }  // namespace
 
-void conv2d_forward_v2(const Context& ctx, CpuIsa isa, const Conv2dShape& s, const float* x,
-                       const float* w, float* y) {
+void conv2d_forward_packed(const Context& ctx, CpuIsa isa, const Conv2dShape& s, const float* x,
+                           const float* w, float* y) {
   check_conv2d_shape(s, "conv2d_forward");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   const int threads = batch_threads(ctx, s);
@@ -163,8 +163,8 @@ void conv2d_forward_v2(const Context& ctx, CpuIsa isa, const Conv2dShape& s, con
   });
 }
 
-void conv2d_backward_data_v2(const Context& ctx, CpuIsa isa, const Conv2dShape& s, const float* dy,
-                             const float* w, float* dx) {
+void conv2d_backward_data_packed(const Context& ctx, CpuIsa isa, const Conv2dShape& s,
+                                 const float* dy, const float* w, float* dx) {
   check_conv2d_shape(s, "conv2d_backward_data");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   const int threads = batch_threads(ctx, s);
@@ -183,8 +183,8 @@ void conv2d_backward_data_v2(const Context& ctx, CpuIsa isa, const Conv2dShape& 
   });
 }
 
-void conv2d_backward_weight_v2(const Context& ctx, CpuIsa isa, const Conv2dShape& s, const float* x,
-                               const float* dy, float* dw) {
+void conv2d_backward_weight_packed(const Context& ctx, CpuIsa isa, const Conv2dShape& s,
+                                   const float* x, const float* dy, float* dw) {
   check_conv2d_shape(s, "conv2d_backward_weight");
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, CHW = s.C * s.H * s.W;
   // dw [K, CRS] in micro-tiles: split its columns when there are enough, else its rows.
