@@ -262,11 +262,17 @@ void Communicator::await_sent(const Bucket& bucket, Range piece, Stream& s) {
 void Communicator::finish(const Bucket& bucket, int ranks) {
   const Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   const Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
+  // Rank r's buffer is read and written by other ranks' copy streams too (a
+  // child pushes into it, a broadcast child reads it), so each compute stream
+  // waits for every copy stream of the group: only then may r write its buffer
+  // again without racing a copy of this collective still in flight.
+  const int took_part = std::max({ranks, o.ranks, sent.ranks});
   for (int r = 0; r < ranks; ++r) {
     Stream& s = group_[r].compute;
-    s.wait_for(group_[r].copy);
-    for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q)
-      if (q != r) s.wait(sent.done[static_cast<std::size_t>(q)]);
+    for (int q = 0; q < took_part; ++q) s.wait_for(group_[q].copy);
+    if (sent.route == Route::Parts)
+      for (int q = 0; q < sent.ranks; ++q)
+        if (q != r) s.wait(sent.done[static_cast<std::size_t>(q)]);
     if (o.ranks > 0 && !o.reduced_on_compute && o.route == Route::Parts)
       for (int q = 0; q < o.ranks; ++q)
         if (q != r) s.wait(o.reduced[static_cast<std::size_t>(q)]);

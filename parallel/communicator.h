@@ -15,7 +15,8 @@
 //   await_reduced(b, piece, r, s)  the reduced piece of rank r's buffer is final
 //   await_arrival(b, r, s)         rank r's copy of the broadcast bucket is in place
 //   await_sent(b, piece, s)        no copy of the broadcast still reads rank 0's piece
-//   finish(b, ranks)               every compute stream waits for all of it
+//   finish(b, ranks)               compute streams 0..ranks-1 wait for all of it,
+//                                  on every stream that took part
 //   join(ranks)                    every compute stream waits for its copy stream
 // The time rank 0's compute stream spends in communication goes to the clock.
 // The decision a reader would get wrong: a wait is asked for, never assumed, so
