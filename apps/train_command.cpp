@@ -16,9 +16,11 @@
 #include <iomanip>
 
 #include "apps/cli.h"
+#include "apps/output_paths.h"
 #include "apps/train_checkpoint.h"
 #include "apps/train_config.h"
 #include "apps/training_log.h"
+#include "model/checkpoint.h"
 #include "model/data/loader.h"
 #include "model/models.h"
 #include "model/weights.h"
@@ -117,6 +119,12 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
         << help;
     return 0;
   }
+  // Before any work: a path that cannot be written would otherwise fail at the end.
+  std::vector<std::string> optimizer_state;
+  if (!c.save_path.empty()) optimizer_state.push_back(optimizer_state_path(c.save_path));
+  check_outputs({{"--save", c.save_path, OutputWrite::Replace, optimizer_state},
+                 {"--log", c.log_path, OutputWrite::Append, {}},
+                 {"--trace", c.trace_path, OutputWrite::Replace, {}}});
   const DataSplit data = load_data(c.data, &c.input, c.input_given, c.model, c.seed);
   const bool files = c.data.source.from_files();
   DeviceGroup group(c.devices, c.seed, c.threads);

@@ -1,4 +1,7 @@
 // `cudp` driven in-process: help, bad input, short runs, weights round trip.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -73,6 +76,49 @@ TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
     EXPECT_TRUE(one_line(r.err)) << "stderr: " << r.err;
   }
+}
+
+TEST(Cli, UnwritableOutputsAreRefusedBeforeAnyWork) {
+  const std::string dir = ::testing::TempDir() + "cudp_cli_outputs";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/a_folder");
+  const std::string file = dir + "/a_file";
+  std::ofstream(file) << "not a folder";
+  const std::string logged = dir + "/same.jsonl";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--save", "/no/such/dir/w.safetensors"},
+       "--save /no/such/dir/w.safetensors: the folder /no/such/dir does not exist"},
+      {{"--save", dir + "/a_folder"}, "--save " + dir + "/a_folder: is a folder"},
+      {{"--save", dir + "/a_folder/"}, "is a folder"},
+      {{"--save", file + "/w.safetensors"}, file + " is not a folder"},
+      {{"--log", "/no/such/l.jsonl"}, "--log /no/such/l.jsonl: the folder /no/such does not exist"},
+      {{"--log", dir + "/a_folder"}, "--log " + dir + "/a_folder: is a folder"},
+      {{"--trace", "/no/such/t.json"}, "--trace /no/such/t.json: the folder /no/such"},
+      {{"--trace", dir}, "--trace " + dir + ": is a folder"},
+      {{"--log", logged, "--trace", logged}, "--trace " + logged + ": --log writes this file too"},
+  };
+  for (const auto& [flags, expected] : cases) {
+    std::vector<std::string> args = {"train", "--devices", "cpu:1", "--steps", "1"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const CliRun r = cli(args);
+    EXPECT_NE(r.status, 0) << flags[1];
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
+    EXPECT_TRUE(one_line(r.err)) << "stderr: " << r.err;
+    EXPECT_EQ(r.out, "") << "refused before the config table, the data and the first step";
+  }
+  // Nothing was written: no probe left behind, no optimizer state next to a folder.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"a_file", "a_folder"}));
+  EXPECT_TRUE(std::filesystem::is_empty(dir + "/a_folder"));
+  // A writable place still trains, and the log that was checked is appended to.
+  const CliRun ok = cli({"train", "--devices", "cpu:1", "--steps", "1", "--train-size", "32",
+                         "--test-size", "32", "--log", logged});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_TRUE(std::filesystem::file_size(logged) > 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, SeedModelIsRefusedOn3x32x32AtFc1) {
