@@ -16,6 +16,16 @@ std::vector<int64_t> layer_sizes(const Sequential& net) {
 }
 }  // namespace
 
+InterProcess parse_inter_process(const std::string& text) {
+  if (text == "tree") return InterProcess::Tree;
+  if (text == "allreduce") return InterProcess::Allreduce;
+  fail_parameter("inter", "expected tree or allreduce, found '", text, "'");
+}
+
+const char* inter_process_name(InterProcess inter) {
+  return inter == InterProcess::Tree ? "tree" : "allreduce";
+}
+
 BucketPlan::BucketPlan(const Sequential& net, const DeviceGroup& group, PlanOptions options)
     : BucketPlan(layer_sizes(net), group, options) {}
 
@@ -34,6 +44,7 @@ BucketPlan::BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGrou
     offset += count;
   }
   whole_ = {static_cast<int>(buckets_.size()), 0, offset};
+  across_processes_ = group.spans_processes();
   const int ranks = group.size();
   direct_.assign(static_cast<std::size_t>(ranks),
                  std::vector<bool>(static_cast<std::size_t>(ranks)));
@@ -48,6 +59,7 @@ BucketPlan::BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGrou
 }
 
 Route BucketPlan::route(const Bucket& bucket, int ranks) const {
+  if (across_processes_) return Route::Net;
   if (ranks < 2 || bucket.count < options_.split_bucket_floats || !options_.direct_reads)
     return Route::Whole;
   for (int q = 1; q < ranks; ++q)

@@ -7,6 +7,11 @@
 //   route   Whole  each edge of the reduce order (parallel/reduce_order.h) runs
 //                  on ONE copy stream: the compute streams go on with the layers
 //                  below in backward (or above, in forward).
+//           Net    the group spans processes (device_group.h): the bucket goes
+//                  to the communicator's net stream, which runs the SAME reduce
+//                  order over the global devices, each edge a local add when
+//                  both ends are in this process and a point-to-point transfer
+//                  between processes otherwise (communicator_net.cpp).
 //           Parts  M ranks that all address each other's memory in place (CPU
 //                  devices; logical devices on one GPU), a bucket of
 //                  split_bucket_floats or more, direct reads: the bucket is cut
@@ -33,6 +38,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/sequential.h"
@@ -43,6 +49,13 @@
 
 namespace cudp {
 
+// Across processes: the global reduce order (tree or star, bitwise one
+// process's), or a local reduce, MPI's own all-reduce, a local broadcast.
+enum class InterProcess { Tree, Allreduce };
+// "tree" or "allreduce"; otherwise a ParameterError for "inter".
+InterProcess parse_inter_process(const std::string& text);
+const char* inter_process_name(InterProcess inter);
+
 struct PlanOptions {
   ReduceAlgorithm algorithm = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;  // a staged edge's chunk
@@ -51,6 +64,7 @@ struct PlanOptions {
   // With several ranks, a bucket of this many floats or more (seed-pool's fc1)
   // goes in parts or has its SGD in halves.
   int64_t split_bucket_floats = int64_t{1} << 18;
+  InterProcess inter = InterProcess::Tree;
 };
 
 struct Bucket {
@@ -58,7 +72,7 @@ struct Bucket {
   int64_t offset = 0, count = 0;
 };
 
-enum class Route { Whole, Parts };
+enum class Route { Whole, Parts, Net };
 
 struct SgdPiece {
   int runner = 0;  // the rank whose stream runs it
@@ -95,6 +109,7 @@ class BucketPlan {
   std::vector<int> bucket_of_layer_;
   std::vector<std::vector<bool>> direct_;  // [to][from]
   std::vector<bool> shares_root_;          // [q]: q reads rank 0's memory like its own
+  bool across_processes_ = false;
 };
 
 }  // namespace cudp

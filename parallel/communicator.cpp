@@ -147,9 +147,15 @@ void Communicator::run_reduce(const Bucket& bucket, const std::vector<float*>& b
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   o.ranks = ranks;
   o.route = plan_.route(bucket, ranks);
-  o.reduced_on_compute = ranks == 1 || bucket.count == 0;
+  o.reduced_on_compute = (ranks == 1 && o.route != Route::Net) || bucket.count == 0;
   o.ready = ready;
   if (o.reduced_on_compute) return;  // nothing to sum: the result is each rank's own
+  if (o.route == Route::Net) {
+    Stream& net = net_stream();
+    for (Event* e : ready) net.wait(*e);
+    for (int r = 0; r < ranks; ++r) net.wait_for(group_[r].copy);  // earlier copies into them
+    return run_net(bucket, buffers, true, all_reduce, event(o.reduced, 0));
+  }
   if (o.route == Route::Parts) return reduce_parts(bucket, buffers, ready, all_reduce);
   reduce_whole(bucket, buffers, ready, all_reduce);
 }
@@ -188,9 +194,17 @@ void Communicator::broadcast(const Bucket& bucket, const std::vector<float*>& bu
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   sent.ranks = ranks;
   sent.route = plan_.route(bucket, ranks);
-  if (ranks == 1 || bucket.count == 0) {
+  if ((ranks == 1 && sent.route != Route::Net) || bucket.count == 0) {
     sent.ranks = 0;  // nothing moves: nothing to wait for
     return;
+  }
+  if (sent.route == Route::Net) {
+    Stream& net = net_stream();
+    for (int r = 0; r < ranks; ++r) {
+      net.wait_for(group_[r].compute);  // rank 0's values are final, the others' unread
+      net.wait_for(group_[r].copy);
+    }
+    return run_net(bucket, buffers, false, true, event(sent.done, 0));
   }
   if (sent.route == Route::Parts) {
     for (int q = 0; q < ranks; ++q) {
@@ -224,6 +238,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   CUDP_ASSERT(o.ranks > 0 && rank < o.ranks);
   if (o.reduced_on_compute) return s.wait(*o.ready[static_cast<std::size_t>(rank)]);
+  if (o.route == Route::Net) return s.wait(event(o.reduced, 0));
   if (o.route == Route::Whole) {
     if (&s != &group_[rank].copy) s.wait(event(o.reduced, rank));
     return;
@@ -238,6 +253,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
 void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0 || rank >= sent.ranks) return;
+  if (sent.route == Route::Net) return s.wait(event(sent.done, 0));
   if (sent.route == Route::Whole) {
     if (rank != 0) s.wait(event(sent.done, rank));
     return;
@@ -249,6 +265,7 @@ void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
 void Communicator::await_sent(const Bucket& bucket, Range piece, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0) return;
+  if (sent.route == Route::Net) return s.wait(event(sent.done, 0));
   for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q) {
     if (sent.route == Route::Parts) {
       const Range part = plan_.part(bucket, sent.ranks, q);
@@ -270,6 +287,7 @@ void Communicator::finish(const Bucket& bucket, int ranks) {
   for (int r = 0; r < ranks; ++r) {
     Stream& s = group_[r].compute;
     for (int q = 0; q < took_part; ++q) s.wait_for(group_[q].copy);
+    if (net_) s.wait_for(*net_);
     if (sent.route == Route::Parts)
       for (int q = 0; q < sent.ranks; ++q)
         if (q != r) s.wait(sent.done[static_cast<std::size_t>(q)]);
@@ -291,10 +309,13 @@ std::vector<Event*> Communicator::ready_now(int ranks) {
 }
 
 void Communicator::join(int ranks) {
-  if (ranks < 2) return;
+  if (ranks < 2 && !net_) return;
   TimeMark begin;
   if (tracer_ || clock_) begin = group_[0].compute.mark();
-  for (int r = 0; r < ranks; ++r) group_[r].compute.wait_for(group_[r].copy);
+  for (int r = 0; r < ranks; ++r) {
+    group_[r].compute.wait_for(group_[r].copy);
+    if (net_) group_[r].compute.wait_for(*net_);
+  }
   if (!begin.valid()) return;
   TimeMark end = group_[0].compute.mark();
   if (clock_) clock_->add(begin, end);

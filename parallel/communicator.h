@@ -19,6 +19,8 @@
 //                                  on every stream that took part
 //   join(ranks)                    every compute stream waits for its copy stream
 // The time rank 0's compute stream spends in communication goes to the clock.
+// Over several processes (the plan's Net route) the same calls reduce over the
+// global devices of every process; buffers are then this process's ranks, all of them.
 // The decision a reader would get wrong: a wait is asked for, never assumed, so
 // a new route (parts, or an edge to another process) needs no trainer change.
 #pragma once
@@ -67,6 +69,9 @@ class Communicator {
 
   const BucketPlan& plan() const { return plan_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+  // The host waits for the net stream (Net route); rethrows its error.
+  void synchronize();
+  void drain() noexcept;
 
  private:
   struct Scratch {
@@ -104,6 +109,13 @@ class Communicator {
   void copy_and_add(const Edge& e, float* sum, const float* part, int64_t n, Stream& adder,
                     const char* phase);
   Scratch& scratch_for(int rank, int64_t elements);
+  // The Net route (communicator_net.cpp): one closure per collective on net_.
+  Stream& net_stream();
+  void run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
+               bool broadcast, Event& done);
+  void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast);
+  void net_local_then_mpi(const std::vector<float*>& at, int64_t n, int tag);
+  float* staging(std::size_t slot, int64_t n);
   template <class Enqueue>
   void on_compute(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue);
   Event& event(std::vector<Event>& events, int rank);
@@ -116,6 +128,8 @@ class Communicator {
   std::vector<Sent> sent_;                         // [bucket id]
   std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
   std::vector<Event> now_;                         // ready_now's, per rank
+  std::unique_ptr<Stream> net_;                    // Net route: made on first use
+  std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
 };
 
 }  // namespace cudp

@@ -62,7 +62,7 @@ void DistributedTrainer::restored(int64_t steps) {
 
 StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_y, int64_t B) {
   const int ranks = group_.size();
-  const std::vector<Shard> shards = chunk_batch(B, ranks);
+  const std::vector<Shard> shards = replicas_.shards(B);  // this process's (all, alone)
   const int active = static_cast<int>(shards.size());
   replicas_.begin_step(B, shards);
   broadcast();
@@ -72,7 +72,7 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
   replicas_.scatter(shards, host_x, host_y);
   for (int r = 0; r < active; ++r) forward_and_loss(r, shards[r].size, weight);
   for (int r = 0; r < ranks; ++r) backward(r, active);
-  const StepStats stats = check_loss(shards, host_y, counted);
+  const StepStats stats = check_loss(shards, host_y, B, counted);
   replicas_.update(
       ranks, Collective::AllReduce,
       [this](int r) { return sgds_[static_cast<std::size_t>(r)].get(); },
@@ -135,25 +135,33 @@ void DistributedTrainer::backward(int r, int active) {
 
 // The host checks the loss (sum over replicas / count) before any SGD is queued.
 StepStats DistributedTrainer::check_loss(const std::vector<Shard>& shards, const int32_t* host_y,
-                                         int64_t counted) {
+                                         int64_t B, int64_t counted) {
   StepStats stats;
-  stats.samples = shards.back().offset + shards.back().size;
+  stats.samples = B;
   const int64_t classes = replicas_.classes();
-  double total = 0;
+  std::vector<double> mine;  // per shard: correct, loss
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     loss_ready_[r].synchronize();
     const Context ctx = group_[r].context();
     host_logits_.resize(static_cast<std::size_t>(shards[r].size * classes));
     download(ctx, host_logits_.data(), replicas_.logits(r), ctx.device,
              host_logits_.size() * sizeof(float));
-    stats.correct +=
-        count_correct(host_logits_.data(), host_y + shards[r].offset, shards[r].size, classes);
+    mine.push_back(static_cast<double>(
+        count_correct(host_logits_.data(), host_y + shards[r].offset, shards[r].size, classes)));
     try {
-      total += losses_[r]->value(ctx);
+      mine.push_back(losses_[r]->value(ctx));
     } catch (const Error& e) {  // the kernel counts rows within the shard
       fail(e.what(), " (in ", group_[r].name(), "'s shard, which starts at batch row ",
            shards[r].offset, ")");
     }
+  }
+  // Every process's shards in global order: the same total everywhere, so every
+  // process takes the same decision on a diverged loss.
+  const std::vector<double> all = replicas_.gather_shards(mine);
+  double total = 0;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    stats.correct += static_cast<int64_t>(all[i]);
+    total += all[i + 1];
   }
   stats.loss = static_cast<float>(total / static_cast<double>(counted));
   replicas_.count_step(stats.loss);
@@ -183,6 +191,15 @@ void DistributedTrainer::check_replicas() {
                      " differs from rank 0 at ", where, ": ", values[i], " vs ", reference[i]);
     }
   }
+  if (!group_.spans_processes()) return;
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the bytes of rank 0's params
+  const auto* bytes = reinterpret_cast<const unsigned char*>(reference.data());
+  for (std::size_t i = 0; i < n * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  const std::vector<std::string> all = group_.processes().all_gather(std::to_string(hash));
+  for (std::size_t p = 1; p < all.size(); ++p)
+    if (all[p] != all[0])
+      fail_parameter("check_replicas", "after step ", replicas_.steps(), ", process ", p,
+                     "'s parameters differ from process 0's (hash ", all[p], " vs ", all[0], ")");
 }
 
 }  // namespace cudp

@@ -51,7 +51,8 @@ class DistributedTrainer final : public ParallelTrainer {
   void broadcast();
   void forward_and_loss(int r, int64_t n, float weight);
   void backward(int r, int active);
-  StepStats check_loss(const std::vector<Shard>& shards, const int32_t* host_y, int64_t counted);
+  StepStats check_loss(const std::vector<Shard>& shards, const int32_t* host_y, int64_t B,
+                       int64_t counted);
 
   ReplicaSet replicas_;
   DeviceGroup& group_;

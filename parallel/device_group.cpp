@@ -21,6 +21,17 @@ DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed, int 
     ranks_.push_back(std::make_unique<LogicalDevice>(static_cast<int>(r), devices[r], seed + r,
                                                      threads_per_device));
   }
+  layout_ = DeviceLayout({size()}, 0);
+}
+
+void DeviceGroup::join(ProcessGroup& processes) {
+  layout_ = gather_layout(processes, size());
+  processes_ = &processes;
+  for (auto& rank : ranks_) rank->seed += static_cast<uint64_t>(layout_.first());  // seed + global
+  if (spans_processes() && !devices_[0].is_cpu())
+    fail_parameter("devices", "a run over several processes takes CPU devices for now; ",
+                   devices_[0].str(), " would need the pinned-host path across processes, "
+                   "which is not built yet");
 }
 
 void DeviceGroup::synchronize() {

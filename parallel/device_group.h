@@ -11,12 +11,17 @@
 // split their work over `threads` threads (Context::threads, --threads): cpu:2
 // on two cores is two devices of one thread each, `cpu` one device of two. Memory is allocated per
 // rank with Buffer<T>(group[r].device, n).
+// A multi-process run joins the group to its processes (join): its ranks are
+// then global devices first()..first()+size()-1 of layout(), which the bucket
+// plan and the communicator reduce over; rank r here is global device
+// global(r). Alone, the layout is this group's devices and global(r) == r.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "parallel/process_group.h"
 #include "runtime/stream.h"
 
 namespace cudp {
@@ -51,6 +56,13 @@ class DeviceGroup {
   }
   const std::vector<Device>& devices() const { return devices_; }
 
+  // Collective over `processes`: gathers every process's device count.
+  void join(ProcessGroup& processes);
+  ProcessGroup& processes() { return *processes_; }
+  const DeviceLayout& layout() const { return layout_; }
+  bool spans_processes() const { return layout_.processes() > 1; }
+  int global(int rank) const { return layout_.first() + rank; }
+
   // Waits for every stream of every rank; then rethrows the first error found.
   void synchronize();
   // The same, for unwinding: waits for everything and swallows errors.
@@ -59,6 +71,9 @@ class DeviceGroup {
  private:
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<LogicalDevice>> ranks_;
+  SingleProcess alone_;
+  ProcessGroup* processes_ = &alone_;
+  DeviceLayout layout_;
 };
 
 }  // namespace cudp

@@ -21,6 +21,9 @@ std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,
                                                        const NetFactory& factory, SgdOptions sgd,
                                                        ParallelOptions options,
                                                        CrossEntropyOptions loss) {
+  if (options.mode == ParallelMode::DataParallel && group.spans_processes())
+    fail_parameter("parallel", "dp is one process, as PyTorch's nn.DataParallel is; this run has ",
+                   group.layout().processes(), " processes: use ddp (DistributedDataParallel)");
   if (options.mode == ParallelMode::DataParallel)
     return std::make_unique<DataParallelTrainer>(group, factory, sgd, options, loss);
   return std::make_unique<DistributedTrainer>(group, factory, sgd, options, loss);

@@ -3,6 +3,7 @@
 #include "parallel/replica_set.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/sgd.h"
 #include "runtime/copy.h"
@@ -17,6 +18,14 @@ std::vector<Shard> chunk_batch(int64_t batch, int devices) {
   for (int64_t offset = 0; offset < batch; offset += chunk)
     shards.push_back({offset, std::min(chunk, batch - offset)});
   return shards;
+}
+
+std::vector<Shard> local_shards(int64_t batch, int total, int first, int local) {
+  const std::vector<Shard> all = chunk_batch(batch, total);
+  std::vector<Shard> mine;
+  for (int g = first; g < first + local && g < static_cast<int>(all.size()); ++g)
+    mine.push_back(all[static_cast<std::size_t>(g)]);
+  return mine;
 }
 
 // Sequential's loops, one queued closure per layer on the rank's compute stream.
@@ -87,7 +96,27 @@ ReplicaSet::ReplicaSet(DeviceGroup& group, std::vector<std::unique_ptr<Sequentia
   step_begin_.resize(static_cast<std::size_t>(group.size()));
 }
 
-ReplicaSet::~ReplicaSet() { group_.drain(); }
+ReplicaSet::~ReplicaSet() {
+  group_.drain();
+  comm_.drain();
+}
+
+std::vector<Shard> ReplicaSet::shards(int64_t B) const {
+  const DeviceLayout& layout = group_.layout();
+  return local_shards(B, layout.total(), layout.first(), group_.size());
+}
+
+std::vector<double> ReplicaSet::gather_shards(const std::vector<double>& mine) {
+  if (!group_.spans_processes()) return mine;
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double));
+  std::vector<double> all;
+  for (const std::string& theirs : group_.processes().all_gather(bytes)) {
+    const std::size_t at = all.size();
+    all.resize(at + theirs.size() / sizeof(double));
+    std::memcpy(all.data() + at, theirs.data(), theirs.size() / sizeof(double) * sizeof(double));
+  }
+  return all;
+}
 
 std::vector<float*> ReplicaSet::params(int ranks) {
   std::vector<float*> out;
@@ -147,6 +176,7 @@ void ReplicaSet::finish_step() {
     for (int r = 0; r < group_.size(); ++r)
       tracer_->span(r, Lane::Compute, "step", step_begin_[r], group_[r].compute.mark());
   group_.synchronize();
+  comm_.synchronize();
   if (tracer_) tracer_->flush();
   communication_ms_ = clock_.take_ms();
 }
@@ -244,7 +274,7 @@ EvalStats ReplicaSet::evaluate(const Dataset& data, int64_t batch,
     for (int64_t first = 0; first < data.size(); first += batch) {
       const int64_t n = std::min(batch, data.size() - first);
       gather_batch(data, order, first, n, hx.data(), hy.data());
-      const std::vector<Shard> shards = chunk_batch(n, group_.size());
+      const std::vector<Shard> shards = this->shards(n);
       begin_step(n, shards);
       scatter(shards, hx.data(), hy.data());
       for (std::size_t i = 0; i < shards.size(); ++i) {
@@ -258,20 +288,27 @@ EvalStats ReplicaSet::evaluate(const Dataset& data, int64_t batch,
         group_[r].compute.enqueue([=] { loss->compute(ctx, size, classes, out, labels, nullptr); });
       }
       group_.synchronize();
+      std::vector<double> mine;  // per shard: correct, loss * size
       for (std::size_t i = 0; i < shards.size(); ++i) {
         const int r = static_cast<int>(i);
         const Context ctx = group_[r].context();
         logits.resize(static_cast<std::size_t>(shards[i].size * classes_));
         download(ctx, logits.data(), net(r).logits(), ctx.device, logits.size() * sizeof(float));
-        stats.correct +=
-            count_correct(logits.data(), hy.data() + shards[i].offset, shards[i].size, classes_);
-        stats.loss += static_cast<double>(at(r).eval_loss->value(ctx)) * shards[i].size;
+        mine.push_back(static_cast<double>(
+            count_correct(logits.data(), hy.data() + shards[i].offset, shards[i].size, classes_)));
+        mine.push_back(static_cast<double>(at(r).eval_loss->value(ctx)) * shards[i].size);
+      }
+      const std::vector<double> all = gather_shards(mine);
+      for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+        stats.correct += static_cast<int64_t>(all[i]);
+        stats.loss += all[i + 1];
       }
       stats.samples += n;
     }
     // Idle afterwards, as after a step, also when `data` is empty and the
     // replicate above is still on its way: a step's parts assume it.
     group_.synchronize();
+    comm_.synchronize();
   });
   if (stats.samples) stats.loss /= stats.samples;
   return stats;

@@ -42,6 +42,9 @@ struct Shard {
   int64_t offset = 0, size = 0;
 };
 std::vector<Shard> chunk_batch(int64_t batch, int devices);  // torch.chunk's sizes
+// The shards of global devices first..first+local-1 among chunk_batch(batch,
+// total): the active ones of this process, a prefix of its ranks (maybe none).
+std::vector<Shard> local_shards(int64_t batch, int total, int first, int local);
 
 enum class Collective { Reduce, AllReduce };
 
@@ -74,6 +77,14 @@ class ReplicaSet {
   int64_t classes() const { return classes_; }
   std::vector<float*> params(int ranks);  // rank r's flat parameters, r < ranks
   std::vector<float*> grads(int ranks);
+
+  // This process's shards of a global batch (every device of every process).
+  std::vector<Shard> shards(int64_t B) const;
+  // Values of this process's active ranks, shard by shard (as many per shard
+  // on every process),
+  // gathered from every process in global device order: a sum over them in
+  // that order is the one process's sum, bit for bit. Collective.
+  std::vector<double> gather_shards(const std::vector<double>& mine);
 
   // A step: reserve the shards' buffers, mark the step's start (trace)...
   void begin_step(int64_t B, const std::vector<Shard>& shards);
@@ -136,6 +147,7 @@ auto ReplicaSet::guarded(Body&& body) -> decltype(body()) {
     return body();
   } catch (...) {
     group_.drain();
+    comm_.drain();
     throw;
   }
 }

@@ -1,0 +1,125 @@
+// The Net route of the Communicator (see bucket_plan.h for when the plan takes
+// it): a group whose devices are some of the global devices of several
+// processes (device_group.h). Each collective is ONE closure on the net
+// stream, a CPU worker of this process, queued after the buckets' ready events;
+// it runs the reduce order of one process over the same number of devices,
+// level by level, over global device indices:
+//   both ends here     buffer[to] += buffer[from], the same add as in one process
+//   `from` here        send buffer[from] to the process that holds `to`
+//   `to` here          receive into a staging buffer, then buffer[to] += it
+// The transfers of a level are posted together and waited for together
+// (ProcessGroup::exchange); within a level a device is in one edge at most, so
+// a level's adds and sends touch disjoint buffers. The broadcast runs the
+// levels back from global device 0, each edge a copy or a transfer.
+//
+// The decision a reader would get wrong: every element sees the same adds in
+// the same order as in one process, because the order depends only on the
+// global device count and the algorithm; only where an add runs differs. So
+// `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
+// --inter allreduce instead reduces inside the process, lets MPI sum across
+// processes in its own order, and broadcasts inside: not bitwise one process's.
+#include <cstring>
+
+#include "kernels/axpy.h"
+#include "parallel/communicator.h"
+#include "runtime/error.h"
+
+namespace cudp {
+
+Stream& Communicator::net_stream() {
+  if (!net_) net_ = std::make_unique<Stream>(cpu_device(0), 1);
+  return *net_;
+}
+
+float* Communicator::staging(std::size_t slot, int64_t n) {
+  if (staging_.size() <= slot) staging_.resize(slot + 1);
+  if (staging_[slot].size() < static_cast<std::size_t>(n))
+    staging_[slot].resize(static_cast<std::size_t>(n));
+  return staging_[slot].data();
+}
+
+void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
+                           bool broadcast, Event& done) {
+  if (static_cast<int>(buffers.size()) != group_.size())
+    fail("a collective over several processes takes every rank of the group (", group_.size(),
+         "), found ", buffers.size());
+  std::vector<float*> at;
+  for (float* b : buffers) at.push_back(b + bucket.offset);
+  const int64_t n = bucket.count;
+  const int tag = bucket.id;
+  const bool mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
+  Stream& net = net_stream();
+  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum] {
+    if (mpi_sum) return net_local_then_mpi(at, n, tag);
+    net_tree(at, n, tag, reduce, broadcast);
+  });
+  net.record(done);
+}
+
+void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce,
+                            bool broadcast) {
+  const DeviceLayout& layout = group_.layout();
+  ProcessGroup& processes = group_.processes();
+  const Context host{cpu_device(0)};
+  const std::size_t bytes = static_cast<std::size_t>(n) * 4;
+  auto local = [&](int global) { return at[static_cast<std::size_t>(layout.local_index(global))]; };
+  if (reduce) {
+    for (const auto& level : reduce_levels(layout.total(), plan_.algorithm(), 0)) {
+      std::vector<Transfer> transfers;
+      std::vector<std::pair<float*, float*>> adds;  // (sum, received) after the transfers
+      for (const Edge& e : level) {
+        const bool to = layout.mine(e.to), from = layout.mine(e.from);
+        if (to && from) {
+          axpy(host, n, 1.0f, local(e.from), local(e.to));
+        } else if (from) {
+          transfers.push_back({layout.owner(e.to), tag, local(e.from), bytes, true});
+        } else if (to) {
+          float* received = staging(adds.size(), n);
+          transfers.push_back({layout.owner(e.from), tag, received, bytes, false});
+          adds.emplace_back(local(e.to), received);
+        }
+      }
+      processes.exchange(transfers);
+      for (const auto& [sum, received] : adds) axpy(host, n, 1.0f, received, sum);
+    }
+  }
+  if (!broadcast) return;
+  for (const auto& level : broadcast_levels(layout.total(), plan_.algorithm(), 0)) {
+    std::vector<Transfer> transfers;
+    for (const Edge& e : level) {
+      const bool to = layout.mine(e.to), from = layout.mine(e.from);
+      if (to && from)
+        std::memcpy(local(e.to), local(e.from), bytes);
+      else if (from)
+        transfers.push_back({layout.owner(e.to), tag, local(e.from), bytes, true});
+      else if (to)
+        transfers.push_back({layout.owner(e.from), tag, local(e.to), bytes, false});
+    }
+    processes.exchange(transfers);
+  }
+}
+
+void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n, int tag) {
+  (void)tag;
+  const Context host{cpu_device(0)};
+  const int ranks = static_cast<int>(at.size());
+  for (const auto& level : reduce_levels(ranks, plan_.algorithm(), 0))
+    for (const Edge& e : level) axpy(host, n, 1.0f, at[e.from], at[e.to]);
+  group_.processes().all_reduce_sum(at[0], static_cast<std::size_t>(n));
+  for (const auto& level : broadcast_levels(ranks, plan_.algorithm(), 0))
+    for (const Edge& e : level)
+      std::memcpy(at[e.to], at[e.from], static_cast<std::size_t>(n) * 4);
+}
+
+void Communicator::synchronize() {
+  if (net_) net_->synchronize();
+}
+
+void Communicator::drain() noexcept {
+  try {
+    synchronize();
+  } catch (...) {
+  }
+}
+
+}  // namespace cudp
