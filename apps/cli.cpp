@@ -1,6 +1,8 @@
 // Subcommand dispatch and the one place errors become exit statuses.
 #include "apps/cli.h"
 
+#include "apps/launch.h"
+#include "parallel/process_group.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
@@ -18,8 +20,16 @@ const char* kUsage =
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  set_log_sink([&err](LogLevel level, const std::string& line) {
-    err << (level == LogLevel::Warn ? "warning: " : "") << line << "\n";
+  SingleProcess alone;
+  return run_cli(args, out, err, alone);
+}
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            ProcessGroup& processes) {
+  const bool several = processes.size() > 1;
+  const std::string rank = several ? concat("rank ", processes.rank(), ": ") : "";
+  set_log_sink([&err, rank](LogLevel level, const std::string& line) {
+    err << concat(rank, level == LogLevel::Warn ? "warning: " : "", line, "\n");
   });
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     (args.empty() ? err : out) << kUsage;
@@ -27,8 +37,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   const std::string command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  bool every_rank = false;
   try {
-    if (command == "train") return train_command(rest, out);
+    if (command == "train") return train_command(rest, out, processes);
+    if (several) fail("only `cudp train` runs under mpirun; run `cudp ", command, "` alone");
     if (command == "eval") return eval_command(rest, out);
     if (command == "devices") return devices_command(rest, out);
     err << "cudp: unknown command '" << command << "' (commands: train, eval, devices)\n";
@@ -37,13 +49,20 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     std::string flag = e.parameter();
     for (char& c : flag)
       if (c == '_') c = '-';
-    err << "cudp " << command << ": error: --" << flag << ": " << e.message() << "\n";
+    err << concat(rank, "cudp ", command, ": error: --", flag, ": ", e.message(), "\n");
+  } catch (const EveryRankError& e) {
+    err << concat(rank, "cudp ", command, ": error: ", e.what(), "\n");
+    every_rank = true;
   } catch (const Error& e) {
-    err << "cudp " << command << ": error: " << e.what() << "\n";
+    err << concat(rank, "cudp ", command, ": error: ", e.what(), "\n");
   } catch (const std::bad_alloc&) {
-    err << "cudp " << command << ": error: out of memory\n";
+    err << concat(rank, "cudp ", command, ": error: out of memory\n");
   } catch (const std::exception& e) {
-    err << "cudp " << command << ": internal error: " << e.what() << "\n";
+    err << concat(rank, "cudp ", command, ": internal error: ", e.what(), "\n");
+  }
+  if (several && !every_rank) {  // the other ranks may wait for this one: end them all
+    err.flush();
+    processes.abort(1);
   }
   return 1;
 }

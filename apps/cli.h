@@ -5,6 +5,9 @@
 //   cudp devices           list the devices this machine offers
 // run_cli returns the exit status: 0 on success, 1 with a one-line reason on
 // `err` for any error (bad flag, bad value, bad file, diverged training).
+// Under mpirun (main.cpp passes MPI's processes) only rank 0 writes `out`;
+// every rank's errors go to `err` prefixed "rank N: ", and an error on one rank
+// ends every rank (ProcessGroup::abort), except one that every rank found.
 #pragma once
 
 #include <ostream>
@@ -13,9 +16,14 @@
 
 namespace cudp {
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+class ProcessGroup;
 
-int train_command(const std::vector<std::string>& args, std::ostream& out);
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            ProcessGroup& processes);
+
+int train_command(const std::vector<std::string>& args, std::ostream& out,
+                  ProcessGroup& processes);
 int eval_command(const std::vector<std::string>& args, std::ostream& out);
 int devices_command(const std::vector<std::string>& args, std::ostream& out);
 

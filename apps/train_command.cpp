@@ -16,6 +16,7 @@
 #include <iomanip>
 
 #include "apps/cli.h"
+#include "apps/launch.h"
 #include "apps/output_paths.h"
 #include "apps/train_checkpoint.h"
 #include "apps/train_config.h"
@@ -56,7 +57,8 @@ std::string percent(double fraction) {
 }
 
 void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net,
-                  const DataSplit& data, int64_t total_steps, int64_t steps_per_epoch) {
+                  const DataSplit& data, int64_t total_steps, int64_t steps_per_epoch,
+                  const std::string& processes) {
   auto row = [&out](const char* key, const std::string& value) {
     out << "  " << std::left << std::setw(12) << key << value << "\n";
   };
@@ -72,7 +74,12 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
                         c.devices[0].is_cpu()
                             ? concat(", ", c.threads, " thread", c.threads == 1 ? "" : "s", " each")
                             : std::string()));
-  if (c.devices.size() == 1)
+  if (!processes.empty()) row("processes", processes);
+  if (!processes.empty())
+    row("parallel", concat(parallel_mode_name(c.parallel), ", reduce ",
+                           reduce_algorithm_name(c.reduce), ", across processes ",
+                           inter_process_name(c.inter), ", timeout ", c.timeout_s, " s"));
+  else if (c.devices.size() == 1)
     row("parallel", "none (one device)");
   else
     row("parallel",
@@ -111,14 +118,21 @@ struct Window {
 
 }  // namespace
 
-int train_command(const std::vector<std::string>& args, std::ostream& out) {
+int train_command(const std::vector<std::string>& args, std::ostream& out,
+                  ProcessGroup& processes) {
   std::string help;
-  TrainConfig c = parse_train_config(args, &help);
+  TrainConfig c = parse_train_config(args, &help, launch_of(processes));
+  const bool several = processes.size() > 1;
+  const bool writes = processes.rank() == 0;  // rank 0 alone prints, logs and saves
   if (c.help) {
     out << "usage: cudp train [flags]\n\nTrains a model with SGD and prints its progress.\n\n"
         << help;
     return 0;
   }
+  check_same_settings(processes, c);
+  if (several) processes.set_timeout_s(c.timeout_s);
+  if (!c.trace_path.empty() && several) c.trace_path = rank_path(c.trace_path, processes.rank());
+  if (!writes) c.save_path = c.log_path = "";
   // Before any work: a path that cannot be written would otherwise fail at the end.
   std::vector<std::string> optimizer_state;
   if (!c.save_path.empty()) optimizer_state.push_back(optimizer_state_path(c.save_path));
@@ -128,6 +142,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   const DataSplit data = load_data(c.data, &c.input, c.input_given, c.model, c.seed);
   const bool files = c.data.source.from_files();
   DeviceGroup group(c.devices, c.seed, c.threads);
+  if (several) group.join(processes);
+  const std::string processes_row = several ? describe_processes(processes, group) : "";
   std::unique_ptr<Tracer> tracer;
   if (!c.trace_path.empty()) {
     std::vector<std::string> names;
@@ -139,6 +155,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
   options.plan.algorithm = c.reduce;
   options.plan.chunk_bytes = c.chunk_bytes;
   options.plan.direct_reads = c.direct_edges;
+  options.plan.inter = c.inter;
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer.get();
@@ -165,7 +182,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
            ": give a larger --steps or --epochs (the total)");
     loader.seek(state.loader);
   }
-  print_config(out, c, *net, data, total_steps, steps_per_epoch);
+  print_config(out, c, *net, data, total_steps, steps_per_epoch, processes_row);
   if (state.step > 0)
     out << "resumed at step " << state.step << " (epoch " << state.loader.epoch + 1 << ", sample "
         << state.loader.offset << " of its order)\n";
@@ -256,7 +273,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
     if (epoch_done) epoch_start = Clock::now();
     if (c.save_every && state.step % c.save_every == 0 && state.step != total_steps) {
       const std::string path = step_checkpoint_path(c.save_path, state.step);
-      save_run(path, *trainer, state, c, data);
+      if (writes) save_run(path, *trainer, state, c, data);
+      barrier(processes);  // the others go on once rank 0's file is in place
       out << "saved step " << state.step << " to " << path << "\n";
     }
   }
@@ -278,6 +296,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out) {
         << " parameters) to " << c.save_path << " and the optimizer state to "
         << optimizer_state_path(c.save_path) << "\n";
   }
+  barrier(processes);  // every rank ends once rank 0's files are written
   return 0;
 }
 

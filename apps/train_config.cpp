@@ -58,13 +58,21 @@ Flags train_flags() {
   f.add_bool("drop-last", "drop each epoch's last partial batch (default: keep it)");
   f.add("devices", "auto",
         "devices to train on: auto (every GPU, else cpu:2), cpu, cpu:N (N logical CPU devices), "
-        "cuda, cuda:I[,J...] (a repeated id is another logical device on that GPU)");
+        "cuda, cuda:I[,J...] (a repeated id is another logical device on that GPU); under "
+        "mpirun each rank's own devices, and auto is cpu:1 per rank");
   f.add("threads", "",
         "threads per CPU device (default: the cores divided among the devices, at least 1: "
         "cpu uses every core, cpu:2 one each on two cores); results are bitwise reproducible "
         "for one thread count");
   f.add("parallel", "dp",
-        "with several devices: dp (nn.DataParallel) or ddp (DistributedDataParallel)");
+        "with several devices: dp (nn.DataParallel) or ddp (DistributedDataParallel); "
+        "under mpirun ddp, the default there");
+  f.add("inter", "tree",
+        "under mpirun, across processes: tree (the one-process reduce order over every "
+        "device of every rank: bitwise one process's) or allreduce (each rank reduces its "
+        "devices, then MPI's own all-reduce: faster for big buckets, not bitwise)");
+  f.add("timeout", "300",
+        "under mpirun: seconds a rank waits for another before the run fails on every rank");
   f.add("reduce", "tree", "gradient summation: tree (binomial) or star (each into the first)");
   f.add("chunk-bytes", "1M", "collectives move buffers in chunks of this size (K, M suffixes)");
   f.add("edge", "direct",
@@ -116,9 +124,11 @@ std::vector<int64_t> parse_milestones(const std::string& text) {
   return epochs;
 }
 
-int default_threads_per_device(std::size_t devices) {
+int default_threads_per_device(std::size_t devices, int processes) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<int>(std::max<std::size_t>(1, cores / std::max<std::size_t>(1, devices)));
+  const std::size_t sharing = std::max<std::size_t>(1, devices) *
+                              static_cast<std::size_t>(std::max(1, processes));
+  return static_cast<int>(std::max<std::size_t>(1, cores / sharing));
 }
 
 Shape parse_input_shape(const std::string& text) {
@@ -186,7 +196,8 @@ int parse_output_device(const std::string& text, const std::vector<Device>& devi
        device_list_str(devices), " (--devices ", devices_spec, ")");
 }
 
-TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help) {
+TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help,
+                               const Launch& launch) {
   Flags f = train_flags();
   f.parse(args);
   TrainConfig c;
@@ -227,10 +238,16 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   check_sgd_options(c.sgd);
   c.seed = f.seed("seed");
   c.devices_spec = f.str("devices");
-  c.devices = parse_device_spec(c.devices_spec);
+  const bool processes = launch.size > 1;
+  // GPUs across processes need the pinned-host path, not built yet: auto is a CPU device.
+  c.devices = parse_device_spec(processes && c.devices_spec == "auto" ? "cpu" : c.devices_spec);
   c.threads = f.given("threads") ? static_cast<int>(f.positive_int("threads"))
-                                 : default_threads_per_device(c.devices.size());
+                                 : default_threads_per_device(c.devices.size(), launch.on_host);
+  if (processes && !f.given("parallel")) f.set_default("parallel", "ddp");
   c.parallel = parse_parallel_mode(f.str("parallel"));
+  c.inter = parse_inter_process(f.str("inter"));
+  c.timeout_s = f.non_negative_number("timeout");
+  if (c.timeout_s < 1) fail("--timeout: expected at least 1 second, found ", f.str("timeout"));
   c.reduce = parse_reduce_algorithm(f.str("reduce"));
   c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
   const std::string edge = f.str("edge");
@@ -255,6 +272,12 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   }
   if (!c.resume_path.empty() && !c.init_path.empty())
     fail("--resume and --init: give one or the other (--resume restores the parameters too)");
+  for (const char* flag :
+       {"model", "input", "batch", "steps", "epochs", "lr", "momentum", "dampening",
+        "weight-decay", "nesterov", "lr-milestones", "lr-gamma", "seed", "data", "mean", "std",
+        "train-size", "test-size", "no-shuffle", "drop-last", "parallel", "reduce", "inter",
+        "chunk-bytes", "edge", "check-replicas", "save-every", "init", "resume"})
+    c.shared_settings.emplace_back(flag, f.str(flag));
   return c;
 }
 

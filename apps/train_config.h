@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/data_flags.h"
@@ -13,6 +14,12 @@
 #include "runtime/shape.h"
 
 namespace cudp {
+
+// What a launcher (mpirun) says about this process; one process alone by default.
+struct Launch {
+  int rank = 0, size = 1;
+  int on_host = 1;  // processes on this machine: they share its cores
+};
 
 struct TrainConfig {
   std::string model = "seed-pool";
@@ -37,6 +44,11 @@ struct TrainConfig {
   ReduceAlgorithm reduce = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;
   bool direct_edges = true;  // --edge direct|copy (PlanOptions::direct_reads)
+  InterProcess inter = InterProcess::Tree;  // --inter, across processes
+  double timeout_s = 300;                    // --timeout, across processes
+  // The settings every process of a run must share, as (flag, value) in --help's
+  // order: model, input, batch, schedule, optimizer, seed, data, parallel, ...
+  std::vector<std::pair<std::string, std::string>> shared_settings;
   int output_rank = 0;  // --output-device as a position in `devices`
   std::string trace_path;
   bool check_replicas = false;
@@ -50,10 +62,12 @@ struct TrainConfig {
 Flags train_flags();
 // "8" or "5,8": increasing positive epoch numbers; throws naming --lr-milestones.
 std::vector<int64_t> parse_milestones(const std::string& text);
-TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help = nullptr);
+TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help = nullptr,
+                               const Launch& launch = {});
 Shape parse_input_shape(const std::string& text);  // "3x32x32"
-// The cores of this machine divided among `devices` CPU devices, at least 1.
-int default_threads_per_device(std::size_t devices);
+// The cores of this machine divided among `devices` CPU devices of each of
+// `processes` processes on it, at least 1.
+int default_threads_per_device(std::size_t devices, int processes = 1);
 // "1048576", "64K", "1M" (binary units) -> bytes; throws naming --chunk-bytes.
 std::size_t parse_byte_size(const std::string& text);
 // --output-device: "cuda:1", "cpu:0" or a bare id "1" (PyTorch's output_device),
