@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cudp needs to build and test, from Debian's packages, when it is
-# missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib, and
+# missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib, Open MPI
+# (multi-process training, `mpirun -np N cudp train`), and
 # dataset-fashion-mnist (the real data of `--data fashion-mnist` and of the
 # `slow` test). `--with-torch` adds python3-torch, numpy and matplotlib for
 # /usr/bin/python3: the `torch` tests (PyTorch parity, the Python tools) are
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 packages=(cmake make g++ libgtest-dev libgmock-dev libbenchmark-dev ccache zlib1g-dev python3
-  dataset-fashion-mnist)
+  dataset-fashion-mnist openmpi-bin libopenmpi-dev)
 if [ "${1:-}" = "--with-torch" ]; then
   packages+=(python3-torch python3-numpy python3-matplotlib)
 fi

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""`mpirun -np N cudp train --parallel ddp` against one process, and its faults.
+
+    /usr/bin/python3 tests/mpi/mpi_test.py --cudp build/cudp GROUP
+
+GROUP is one of:
+  bits    every rank count and local device count gives, tensor for tensor, the
+          checkpoint of one process over the same total number of devices
+          (tree and star, uneven and idle shards, TCP forced once), and
+          --inter allreduce agrees with tree to float rounding
+  resume  a checkpoint written under mpirun resumes exactly in one process and
+          under mpirun, and one written by one process resumes under mpirun
+  faults  ranks with different settings are refused on every rank, naming the
+          flag; dp under mpirun is refused; a killed rank and a stopped rank
+          (the --timeout watchdog) end every rank non-zero within a bound
+Exit status 0 when every check holds; each failure is printed with the command.
+Open MPI refuses root without OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), and three ranks
+on two cores need --oversubscribe: both are set here.
+"""
+import argparse
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BASE = ("--input 3x16x16 --train-size 60 --test-size 12 --momentum 0.9 --threads 1").split()
+COMMON = BASE + "--lr 0.05 --log-every 100 --seed 5 --parallel ddp".split()
+
+failures = []
+
+
+def env():
+    e = dict(os.environ)
+    e["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    e["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    e["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+    return e
+
+
+def mpirun(args, np_):
+    return [args.mpirun, "-np", str(np_), "--oversubscribe"]
+
+
+def run(cmd, timeout=300):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=timeout)
+    return p
+
+
+def check(ok, what, p=None):
+    if ok:
+        print("ok   " + what)
+        return
+    print("FAIL " + what)
+    if p is not None:
+        print("  command: " + " ".join(p.args))
+        print("  exit " + str(p.returncode))
+        print("  stdout: " + p.stdout[-2000:])
+        print("  stderr: " + p.stderr[-2000:])
+    failures.append(what)
+
+
+def tensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        out[name] = body[begin:end]
+    return out
+
+
+def same_tensors(a, b):
+    ta, tb = tensors(a), tensors(b)
+    return sorted(ta) == sorted(tb) and all(ta[k] == tb[k] for k in ta)
+
+
+def close_tensors(a, b, rtol=1e-5, atol=1e-7):
+    ta, tb = tensors(a), tensors(b)
+    worst = 0.0
+    for k in ta:
+        xs = struct.unpack("<%df" % (len(ta[k]) // 4), ta[k])
+        ys = struct.unpack("<%df" % (len(tb[k]) // 4), tb[k])
+        for x, y in zip(xs, ys):
+            if abs(x - y) > atol + rtol * abs(y):
+                return False, k
+            worst = max(worst, abs(x - y))
+    return True, worst
+
+
+def train(args, tmp, name, flags, np_=0, mca=()):
+    path = os.path.join(tmp, name + ".safetensors")
+    cmd = (mpirun(args, np_) + list(mca) if np_ else []) + [args.cudp, "train"] + COMMON + flags
+    p = run(cmd + ["--save", path])
+    return p, path
+
+
+def optim(path):
+    return path.replace(".safetensors", ".optim.safetensors")
+
+
+def group_bits(args, tmp):
+    cases = [  # name, ranks, local devices, one process's devices, extra flags
+        ("np2xcpu2=cpu4", 2, "cpu:2", "cpu:4", ["--batch", "10", "--steps", "5"]),
+        ("np3xcpu1=cpu3", 3, "cpu:1", "cpu:3", ["--batch", "10", "--steps", "5"]),
+        ("np2xcpu3=cpu6 uneven", 2, "cpu:3", "cpu:6", ["--batch", "29", "--steps", "4"]),
+        ("np2xcpu2=cpu4 star", 2, "cpu:2", "cpu:4",
+         ["--batch", "10", "--steps", "4", "--reduce", "star"]),
+        ("np3xcpu1=cpu3 idle", 3, "cpu:1", "cpu:3", ["--batch", "2", "--steps", "4"]),
+        ("np2xcpu2=cpu4 copy edges", 2, "cpu:2", "cpu:4",
+         ["--batch", "9", "--steps", "3", "--edge", "copy", "--chunk-bytes", "4K"]),
+    ]
+    for name, np_, local, single, flags in cases:
+        p1, one = train(args, tmp, name.split()[0] + "-one", ["--devices", single] + flags)
+        pn, many = train(args, tmp, name.split()[0] + "-mpi", ["--devices", local] + flags, np_)
+        check(p1.returncode == 0, name + ": one process runs", p1)
+        check(pn.returncode == 0, name + ": mpirun runs", pn)
+        if p1.returncode or pn.returncode:
+            continue
+        check(same_tensors(one, many), name + ": the model's tensors are bitwise equal", pn)
+        check(same_tensors(optim(one), optim(many)), name + ": the optimizer's too", pn)
+        def losses(p):  # "step 3/3  loss 2.5067  acc  11.1%", and the held-out line's
+            keep = [l[:l.index("%") + 1] for l in p.stdout.splitlines()
+                    if l.startswith("step") or l.startswith("epoch")]
+            return keep if keep else None
+        check(losses(p1) == losses(pn),
+              name + ": rank 0 prints the same losses and accuracies", pn)
+    # Over TCP, as between two machines.
+    flags = ["--batch", "10", "--steps", "3"]
+    p1, one = train(args, tmp, "tcp-one", ["--devices", "cpu:4"] + flags)
+    pn, many = train(args, tmp, "tcp-mpi", ["--devices", "cpu:2"] + flags, 2,
+                     ["--mca", "pml", "ob1", "--mca", "btl", "self,tcp"])
+    check(pn.returncode == 0 and same_tensors(one, many), "TCP (pml ob1, btl self,tcp): bitwise", pn)
+    # MPI's own all-reduce: the same result to float rounding, not the same bits.
+    flags = ["--batch", "12", "--steps", "4"]
+    p1, one = train(args, tmp, "inter-one", ["--devices", "cpu:3"] + flags)
+    pn, many = train(args, tmp, "inter-mpi", ["--devices", "cpu:1", "--inter", "allreduce"] + flags, 3)
+    ok = pn.returncode == 0 and close_tensors(one, many)[0]
+    check(ok, "--inter allreduce over 3 ranks agrees with tree within rtol 1e-5", pn)
+    # Rank 0 alone writes: one log, one checkpoint; one trace per rank.
+    log = os.path.join(tmp, "run.jsonl")
+    trace = os.path.join(tmp, "run.json")
+    pn, _ = train(args, tmp, "outputs", ["--devices", "cpu:1", "--batch", "8", "--steps", "2",
+                                         "--log", log, "--trace", trace], 2)
+    lines = open(log).read().splitlines() if os.path.exists(log) else []
+    check(pn.returncode == 0 and len([l for l in lines if '"start"' in l]) == 1,
+          "--log: rank 0 alone writes it (one start line)", pn)
+    check(all(os.path.exists(os.path.join(tmp, "run.rank%d.json" % r)) for r in (0, 1)),
+          "--trace: one file per rank (run.rank0.json, run.rank1.json)", pn)
+    check(pn.stdout.count("cudp train") == 1 and "2 ranks (MPI)" in pn.stdout,
+          "rank 0 alone prints, and the table shows the ranks", pn)
+
+
+def group_resume(args, tmp):
+    flags = ["--batch", "10", "--steps", "6"]
+    p, straight = train(args, tmp, "straight", ["--devices", "cpu:4"] + flags)
+    check(p.returncode == 0, "a straight run of 6 steps", p)
+    p, saved = train(args, tmp, "saved", ["--devices", "cpu:2", "--save-every", "3"] + flags, 2)
+    check(p.returncode == 0, "mpirun -np 2 with --save-every 3", p)
+    step3 = saved.replace(".safetensors", ".step3.safetensors")
+    check(os.path.exists(step3), "rank 0 wrote the step-3 checkpoint", p)
+    p, one = train(args, tmp, "resumed-one", ["--devices", "cpu:4", "--resume", step3] + flags)
+    check(p.returncode == 0 and same_tensors(straight, one),
+          "a checkpoint from -np 2 resumes in one process exactly", p)
+    p, many = train(args, tmp, "resumed-mpi", ["--devices", "cpu:2", "--resume", step3] + flags, 2)
+    check(p.returncode == 0 and same_tensors(straight, many), "--resume under mpirun is exact", p)
+    p, single = train(args, tmp, "single", ["--devices", "cpu:4", "--save-every", "3"] + flags)
+    step3 = single.replace(".safetensors", ".step3.safetensors")
+    p, many = train(args, tmp, "resumed-mpi2", ["--devices", "cpu:1", "--resume", step3] + flags, 4)
+    check(p.returncode == 0 and same_tensors(straight, many),
+          "a one-process checkpoint resumes under -np 4 exactly", p)
+
+
+def group_faults(args, tmp):
+    base = [args.cudp, "train"] + BASE + ["--devices", "cpu:1", "--batch", "8", "--steps", "2"]
+    cmd = [args.mpirun, "--oversubscribe", "-np", "1"] + base + ["--lr", "0.01", ":", "-np", "1"] + \
+        base + ["--lr", "0.02"]
+    p = run(cmd, timeout=120)
+    check(p.returncode != 0, "different --lr: refused, non-zero", p)
+    for rank in (0, 1):
+        check("rank %d: cudp train: error: --lr differs between ranks" % rank in p.stderr,
+              "different --lr: rank %d names the flag and both values" % rank, p)
+    p = run(mpirun(args, 2) + base + ["--parallel", "dp"], timeout=120)
+    check(p.returncode != 0 and "dp is one process" in p.stderr and "use ddp" in p.stderr,
+          "--parallel dp under mpirun: refused, suggesting ddp", p)
+    # A killed rank, then a stopped one (only the watchdog can see that).
+    for how, sig, bound in (("killed", signal.SIGKILL, 60), ("stopped", signal.SIGSTOP, 60)):
+        marker = str(7000 + sig)
+        long_run = [args.cudp, "train"] + BASE + [
+            "--parallel", "ddp", "--devices", "cpu:1", "--batch", "8", "--steps", "100000",
+            "--seed", marker, "--timeout", "5", "--log-every", "1"]
+        start = time.time()
+        p = subprocess.Popen(mpirun(args, 2) + long_run, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env())
+        victim = None
+        while time.time() - start < 60 and victim is None:
+            line = p.stdout.readline()
+            if not line:
+                break
+            if line.startswith("step"):
+                ps = subprocess.run(["pgrep", "-f", "--", "--seed " + marker], capture_output=True,
+                                    text=True).stdout.split()
+                pids = sorted(int(x) for x in ps if int(x) != p.pid)
+                cudp = [q for q in pids if open("/proc/%d/cmdline" % q).read().startswith(args.cudp)]
+                if len(cudp) >= 2:
+                    victim = cudp[-1]
+        if victim is None:
+            p.kill()
+            check(False, how + " rank: could not find the ranks' processes")
+            continue
+        os.kill(victim, sig)
+        killed_at = time.time()
+        try:
+            out, err = p.communicate(timeout=bound)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            check(False, "%s rank: every rank ended within %d s" % (how, bound))
+            continue
+        if sig == signal.SIGSTOP:
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        took = time.time() - killed_at
+        check(p.returncode != 0, "%s rank: the run ends non-zero (%d) after %.1f s" %
+              (how, p.returncode, took))
+        if sig == signal.SIGSTOP:
+            check("--timeout" in err and "waited" in err,
+                  "stopped rank: the watchdog names --timeout: " + err.strip()[-300:])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cudp", required=True)
+    parser.add_argument("--mpirun", default="mpirun")
+    parser.add_argument("group", choices=["bits", "resume", "faults"])
+    args = parser.parse_args()
+    args.cudp = os.path.abspath(args.cudp)
+    with tempfile.TemporaryDirectory() as tmp:
+        {"bits": group_bits, "resume": group_resume, "faults": group_faults}[args.group](args, tmp)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
