@@ -193,7 +193,8 @@ def draw(source, names, step_spans, k, step_count, title, plt):
     axes.grid(axis="x", alpha=0.3)
     order = [p for p in PHASE_COLOURS if p in used] + [p for p in used if p not in PHASE_COLOURS]
     handles = [Patch(facecolor=colour_of(p, extra), edgecolor="#999999", linewidth=0.4,
-                     label=p + (f" ({human_bytes(moved[p])})" if p in moved else ""))
+                     label="step (one per rank)" if p == "step" else
+                     p + (f" ({human_bytes(moved[p])})" if p in moved else ""))
                for p in order]
     handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
                          label="peer_add (hatched)"))
