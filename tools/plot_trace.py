@@ -200,8 +200,9 @@ def draw(source, names, step_spans, k, step_count, title, plt):
                          label="peer_add (hatched)"))
     figure.legend(handles=handles, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=9,
                   frameon=False, title="phase (bytes moved)", title_fontsize=9)
+    devices = [names.get(r, "").partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
     figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
-                    f"{len(ranks)} devices", fontsize=10)
+                    f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10)
     return figure
 
 
