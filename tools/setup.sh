@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Installs what cudp needs to build and test, from Debian's packages, when it is
 # missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib, Open MPI
-# (multi-process training, `mpirun -np N cudp train`), and
+# (multi-process training, `mpirun -np N cudp train`),
 # dataset-fashion-mnist (the real data of `--data fashion-mnist` and of the
-# `slow` test). `--with-torch` adds python3-torch, numpy and matplotlib for
-# /usr/bin/python3: the `torch` tests (PyTorch parity, the Python tools) are
-# registered only when they import; .ci/run asks for them. The CUDA toolkit is
+# `slow` test) and python3-matplotlib (tools/plot_trace.py and its `cpu` test
+# draw a trace with /usr/bin/python3). `--with-torch` adds python3-torch and
+# numpy: the `torch` tests (PyTorch parity, the Python tools) are registered
+# only when they import; .ci/run asks for them. The CUDA toolkit is
 # optional (found at /usr/local/cuda or on PATH); without it cudp builds its
 # CPU backend only.
 set -euo pipefail
 
 packages=(cmake make g++ libgtest-dev libgmock-dev libbenchmark-dev ccache zlib1g-dev python3
-  dataset-fashion-mnist openmpi-bin libopenmpi-dev)
+  python3-matplotlib dataset-fashion-mnist openmpi-bin libopenmpi-dev)
 if [ "${1:-}" = "--with-torch" ]; then
-  packages+=(python3-torch python3-numpy python3-matplotlib)
+  packages+=(python3-torch python3-numpy)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Tests of tools/plot_trace.py against a fresh trace of the built cudp (ctest: tools.plot_trace).
+
+A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 becomes a
+1200 x 500 PNG whose lanes hold forward, backward and all_reduce bars, with no
+temporary file left beside it. Bad input (not a trace object, a truncated trace,
+a step the trace does not hold) exits 1 with one line naming the file or the
+flag, no traceback, and leaves an existing PNG as it was.
+Run: /usr/bin/python3 tests/tools/plot_trace_test.py --cudp build/cudp
+"""
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                    "plot_trace.py")
+CUDP = None
+
+
+def png_size(path):
+    """(width, height) from the IHDR chunk; AssertionError if not a PNG."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG signature: {head[:8]!r}"
+    assert head[12:16] == b"IHDR", f"{path}: first chunk is {head[12:16]!r}, not IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+class PlotTrace(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory()
+        cls.trace = os.path.join(cls.folder.name, "run.json")
+        run = subprocess.run([CUDP, "train", "--devices", "cpu:2", "--parallel", "ddp",
+                              "--steps", "2", "--train-size", "64", "--test-size", "0",
+                              "--trace", cls.trace],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def plot(self, *args):
+        return subprocess.run([sys.executable, PLOT, *args], capture_output=True, text=True)
+
+    def test_a_fresh_trace_becomes_a_png_of_its_lanes(self):
+        with tempfile.TemporaryDirectory() as out:
+            png = os.path.join(out, "step.png")
+            run = self.plot(self.trace, png, "--step", "1")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(png_size(png), (1200, 500))
+            self.assertEqual(os.listdir(out), ["step.png"], "no temporary file left")
+            import matplotlib.image
+
+            # The lanes only: the legend, right of x = 0.8 of the width, has every colour too.
+            lanes = matplotlib.image.imread(png)[:, :960, :3].reshape(-1, 3)
+            counts = {}
+            for pixel in (lanes * 255).round().astype(int).tolist():
+                counts[tuple(pixel)] = counts.get(tuple(pixel), 0) + 1
+            for phase, colour, least in (("forward", (0x1F, 0x77, 0xB4), 500),
+                                         ("backward", (0xFF, 0x7F, 0x0E), 500),
+                                         ("all_reduce", (0x2C, 0xA0, 0x2C), 20)):
+                found = counts.get(colour, 0)
+                self.assertGreaterEqual(found, least, f"{png}: {found} {phase} pixels in the lanes")
+
+    def test_bad_input_exits_1_naming_the_file_and_keeps_the_png(self):
+        with tempfile.TemporaryDirectory() as out:
+            png = os.path.join(out, "step.png")
+            with open(png, "wb") as f:
+                f.write(b"an earlier picture")
+            listed = os.path.join(out, "list.json")
+            with open(listed, "w") as f:
+                f.write("[1, 2]")
+            truncated = os.path.join(out, "truncated.json")
+            with open(self.trace) as f, open(truncated, "w") as g:
+                g.write(f.read()[:500])
+            cases = [((listed, png), f"{listed}: expected a JSON object with traceEvents, "
+                                     "found a list"),
+                     ((truncated, png), f"{truncated}: expected Chrome trace JSON"),
+                     ((self.trace, png, "--step", "7"), "--step 7: the trace holds steps 0..1")]
+            for args, message in cases:
+                run = self.plot(*args)
+                self.assertEqual(run.returncode, 1, f"{args}: {run.stderr}")
+                self.assertIn(message, run.stderr)
+                self.assertNotIn("Traceback", run.stderr)
+                self.assertEqual(len(run.stderr.strip().splitlines()), 1, run.stderr)
+                with open(png, "rb") as f:
+                    self.assertEqual(f.read(), b"an earlier picture", f"{args} touched the PNG")
+            self.assertEqual(sorted(os.listdir(out)), ["list.json", "step.png", "truncated.json"])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cudp", required=True)
+    known, rest = parser.parse_known_args()
+    CUDP = known.cudp
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

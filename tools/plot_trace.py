@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""One step of a `cudp train --trace FILE` run, drawn as lanes to a PNG.
+
+    /usr/bin/python3 tools/plot_trace.py run.json step.png [--step N] [--title TEXT]
+
+The trace is the Chrome trace-event JSON of parallel/trace.cpp: one process per
+logical device (pid = rank), thread 0 its `compute` lane and thread 1 its `copy`
+lane, complete events ("ph": "X", ts/dur in microseconds) named by phase
+(`forward/conv1`, `loss`, `sgd`, ...), the copies and adds (`copy`, `peer_add`)
+with args {bytes, src, dst, phase}; src -1 is the host. parallel/trace.h lists
+the names.
+
+The picture: one row per lane, rank 0 at the top; each span a bar coloured by
+its phase (a copy or add by its `phase` argument, a layer by forward/backward;
+adds hatched), time in ms from the step's start; every copy between devices a
+thin arrow at its time from the source device's lane to the destination's (the
+host is the row above rank 0), its bytes written beside the larger ones, and
+the legend giving each copy phase's bytes in the step. 1200 x 500 pixels.
+
+The decision a reader would get wrong: steps are not numbered in the trace.
+Every rank opens one `step` span per step, so step k is the k-th `step` span of
+each rank, it starts at the earliest of them, and an event belongs to the step
+in which it begins. The default step is 1 (0 if there is one step): step 0 of
+ddp carries the first broadcast and the warm-up, the step after it is typical.
+
+Bad input exits 1 with one line naming the file or flag, what was expected and
+what was found. The PNG is written to a temporary file beside OUT and renamed.
+Needs matplotlib (Debian's python3-matplotlib), nothing else.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import namedtuple
+
+WIDTH_PX, HEIGHT_PX, DPI = 1200, 500, 100
+LANES = ("compute", "copy")
+# The phases in the order of a step, so that the legend reads like one.
+PHASE_COLOURS = {
+    "step": "#eeeeee", "broadcast": "#8c564b", "scatter": "#17becf", "forward": "#1f77b4",
+    "gather": "#bcbd22", "loss": "#d62728", "scatter_grad": "#e377c2", "backward": "#ff7f0e",
+    "reduce": "#2ca02c", "all_reduce": "#2ca02c", "join": "#7f7f7f", "sgd": "#9467bd",
+}
+OTHER_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
+
+Span = namedtuple("Span", "rank lane name phase begin end bytes src dst")
+
+
+class BadInput(Exception):
+    """One line for the user: what was expected, what was found, where."""
+
+
+def kind(value):
+    return {list: "a list", dict: "an object", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), f"a {type(value).__name__}")
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_trace(path):
+    """(device names by rank, spans) of a cudp trace; BadInput on anything else."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read it: {e.strerror}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: expected Chrome trace JSON, found text that is not JSON ({e})")
+    if not isinstance(document, dict) or "traceEvents" not in document:
+        found = "an object without traceEvents" if isinstance(document, dict) else kind(document)
+        raise BadInput(f"{path}: expected a JSON object with traceEvents, found {found}")
+    events = document["traceEvents"]
+    if not isinstance(events, list):
+        raise BadInput(f"{path}: expected traceEvents to be a list, found {kind(events)}")
+    names, spans = {}, []
+    for index, event in enumerate(events):
+        where = f"{path}: traceEvents[{index}]"
+        if not isinstance(event, dict):
+            raise BadInput(f"{where}: expected an event object, found {kind(event)}")
+        pid, tid = event.get("pid"), event.get("tid")
+        if event.get("ph") == "M" and event.get("name") == "process_name":
+            names[pid] = str((event.get("args") or {}).get("name", f"rank {pid}"))
+        if event.get("ph") != "X":
+            continue
+        if not isinstance(event.get("name"), str):
+            raise BadInput(f"{where}: expected a name string, found {kind(event.get('name'))}")
+        if not isinstance(pid, int) or pid < 0 or tid not in (0, 1):
+            raise BadInput(f"{where}: expected pid a rank >= 0 and tid 0 (compute) or 1 (copy), "
+                           f"found pid {pid!r}, tid {tid!r}")
+        if not is_number(event.get("ts")) or not is_number(event.get("dur")) or event["dur"] < 0:
+            raise BadInput(f"{where}: expected numbers ts and dur >= 0, "
+                           f"found ts {event.get('ts')!r}, dur {event.get('dur')!r}")
+        args = event.get("args") or {}
+        if not isinstance(args, dict):
+            raise BadInput(f"{where}: expected args to be an object, found {kind(args)}")
+        moved = [args.get(key) for key in ("bytes", "src", "dst")]
+        if "bytes" in args and not all(isinstance(v, int) for v in moved):
+            raise BadInput(f"{where}: expected integers bytes, src and dst, found {moved!r}")
+        name = event["name"]
+        phase = str(args.get("phase") or name.split("/")[0])
+        bytes_, src, dst = moved if "bytes" in args else (None, None, None)
+        begin, end = event["ts"] / 1000.0, (event["ts"] + event["dur"]) / 1000.0
+        spans.append(Span(pid, tid, name, phase, begin, end, bytes_, src, dst))
+    return names, spans
+
+
+def steps_of(path, spans):
+    """[(begin, end)] in ms of each step, from the ranks' `step` spans."""
+    per_rank = {}
+    for s in spans:
+        if s.name == "step":
+            per_rank.setdefault(s.rank, []).append(s)
+    if not per_rank:
+        raise BadInput(f"{path}: expected `step` spans (a trace of cudp train --trace), found "
+                       f"{len(spans)} spans and none named step")
+    counts = {rank: len(v) for rank, v in per_rank.items()}
+    if len(set(counts.values())) != 1:
+        found = ", ".join(f"rank {r}: {n}" for r, n in sorted(counts.items()))
+        raise BadInput(f"{path}: expected the same number of step spans on every rank, "
+                       f"found {found}")
+    ordered = [sorted(v, key=lambda s: s.begin) for v in per_rank.values()]
+    return [(min(r[k].begin for r in ordered), max(r[k].end for r in ordered))
+            for k in range(len(ordered[0]))]
+
+
+def spans_of_step(spans, steps, k):
+    """The spans that begin in step k, times shifted to ms from its start."""
+    begin = steps[k][0]
+    until = steps[k + 1][0] if k + 1 < len(steps) else float("inf")
+    return [s._replace(begin=s.begin - begin, end=s.end - begin)
+            for s in spans if begin <= s.begin < until]
+
+
+def human_bytes(n):
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def colour_of(phase, extra):
+    if phase in PHASE_COLOURS:
+        return PHASE_COLOURS[phase]
+    if phase not in extra:  # a phase this script does not know yet: still drawn
+        extra[phase] = OTHER_COLOURS[len(extra) % len(OTHER_COLOURS)]
+    return extra[phase]
+
+
+def draw(source, names, step_spans, k, step_count, title, plt):
+    from matplotlib.patches import Patch
+
+    ranks = sorted({s.rank for s in step_spans} | set(names))
+    host = any(s.src == -1 or s.dst == -1 for s in step_spans)
+    rows = (["host"] if host else []) + [f"{names.get(r, f'rank {r}')}  {lane}"
+                                         for r in ranks for lane in LANES]
+    first = 1 if host else 0
+
+    def row(rank, lane):
+        return first + 2 * ranks.index(rank) + lane if rank >= 0 else 0
+
+    duration = max(s.end for s in step_spans)
+    figure = plt.figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    axes = figure.add_axes([0.16, 0.11, 0.66, 0.8])
+    px_per_ms = 0.66 * WIDTH_PX / (duration * 1.03)
+    narrow = 1.5 / px_per_ms  # a span shorter than 1.5 px is drawn 1.5 px wide
+    extra, used, moved = {}, [], {}
+    for s in sorted(step_spans, key=lambda s: s.name != "step"):  # the step behind all
+        y = row(s.rank, s.lane)
+        colour = colour_of(s.phase, extra)
+        if s.phase not in used:
+            used.append(s.phase)
+        height = 0.9 if s.name == "step" else 0.62
+        axes.broken_barh([(s.begin, max(s.end - s.begin, narrow))], (y - height / 2, height),
+                         facecolor=colour, edgecolor="white" if s.name != "step" else "none",
+                         linewidth=0.4, hatch="////" if s.name == "peer_add" else None)
+        if "/" in s.name and (s.end - s.begin) * px_per_ms > 36:  # a layer wide enough to name
+            axes.text((s.begin + s.end) / 2, y, s.name.split("/")[1], ha="center", va="center",
+                      fontsize=7.5, color="white", clip_on=True)
+        if s.bytes is not None:
+            moved[s.phase] = moved.get(s.phase, 0) + s.bytes
+    draw_copies(axes, step_spans, row, px_per_ms, extra)
+
+    axes.set_yticks(range(len(rows)), rows, fontsize=9)
+    axes.set_ylim(len(rows) - 0.5, -0.5)  # rank 0 at the top
+    for r in range(len(ranks)):  # a line between devices
+        axes.axhline(first + 2 * r - 0.5, color="#999999", linewidth=0.6)
+    axes.set_xlim(-0.01 * duration, duration * 1.02)
+    axes.set_xlabel("ms from the start of the step", fontsize=9)
+    axes.tick_params(axis="x", labelsize=9)
+    axes.grid(axis="x", alpha=0.3)
+    order = [p for p in PHASE_COLOURS if p in used] + [p for p in used if p not in PHASE_COLOURS]
+    handles = [Patch(facecolor=colour_of(p, extra), edgecolor="#999999", linewidth=0.4,
+                     label="step (one per rank)" if p == "step" else
+                     p + (f" ({human_bytes(moved[p])})" if p in moved else ""))
+               for p in order]
+    handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
+                         label="peer_add (hatched)"))
+    figure.legend(handles=handles, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=9,
+                  frameon=False, title="phase (bytes moved)", title_fontsize=9)
+    devices = [names.get(r, "").partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
+    figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
+                    f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10)
+    return figure
+
+
+def draw_copies(axes, step_spans, row, px_per_ms, extra):
+    """An arrow per copy between devices, from src's lane to dst's; the larger labelled."""
+    copies = [s for s in step_spans if s.bytes is not None and s.src != s.dst]
+    if not copies:
+        return
+    largest = max(s.bytes for s in copies)
+    labelled = set()  # one label per edge and lane kind: fc1's parts repeat every edge
+    placed = []  # label boxes (x0, x1, y0, y1) in ms and rows, so that labels never overlap
+    for s in sorted(copies, key=lambda s: (-s.bytes, s.begin)):
+        t = (s.begin + s.end) / 2
+        y_from, y_to = row(s.src, s.lane), row(s.dst, s.lane)
+        axes.annotate("", xy=(t, y_to), xytext=(t, y_from),
+                      arrowprops=dict(arrowstyle="-|>", color=colour_of(s.phase, extra), lw=0.7,
+                                      alpha=0.8, mutation_scale=7, shrinkA=0, shrinkB=2))
+        if s.bytes < largest / 4 or (s.src, s.dst, s.lane) in labelled:
+            continue
+        source = "host" if s.src < 0 else str(s.src)
+        label = f"{source}\u2192{s.dst} {human_bytes(s.bytes)}"
+        width = (len(label) * 6 + 6) / px_per_ms
+        y = (y_from + y_to) / 2
+        box = (t + 1 / px_per_ms, t + width, y - 0.3, y + 0.3)
+        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        labelled.add((s.src, s.dst, s.lane))
+        axes.text(box[0], y, label, fontsize=7.5, va="center", ha="left", color="#222222",
+                  bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.5))
+
+
+def write_png(figure, out):
+    """Whole or not at all: a temporary file in OUT's folder, renamed."""
+    folder = os.path.dirname(os.path.abspath(out))
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(out)}.",
+                                                 suffix=".tmp")
+    except OSError as e:
+        raise BadInput(f"{out}: cannot write there: {e.strerror}")
+    try:
+        with os.fdopen(descriptor, "wb") as f:
+            figure.savefig(f, format="png", dpi=DPI)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a plot is for everyone
+        os.replace(temporary, out)
+    except OSError as e:
+        os.unlink(temporary)
+        raise BadInput(f"{out}: cannot write it: {e.strerror}")
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # exit 1 like every other bad input, not argparse's 2
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"plot_trace.py: {message}")
+
+
+def main(argv):
+    p = Parser(description=__doc__.split("\n")[0])
+    p.add_argument("trace", help="a cudp train --trace file (Chrome trace JSON)")
+    p.add_argument("out", help="the PNG to write")
+    p.add_argument("--step", type=int, default=None,
+                   help="the step to draw, from 0 (default: 1, or 0 if there is one step)")
+    p.add_argument("--title", default="", help="title above the lanes (default: the step)")
+    args = p.parse_args(argv)
+    try:
+        names, spans = read_trace(args.trace)
+        steps = steps_of(args.trace, spans)
+        k = args.step if args.step is not None else min(1, len(steps) - 1)
+        if not 0 <= k < len(steps):
+            held = f"steps 0..{len(steps) - 1}" if len(steps) > 1 else "step 0 only"
+            raise BadInput(f"--step {k}: the trace holds {held}")
+        if not args.out.lower().endswith(".png"):
+            raise BadInput(f"{args.out}: expected an output name ending in .png")
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")  # files only, no display
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise BadInput(f"plot_trace.py: expected matplotlib for {sys.executable}, found none "
+                           f"({e}): apt-get install python3-matplotlib, or tools/setup.sh")
+
+        figure = draw(os.path.basename(args.trace), names, spans_of_step(spans, steps, k), k,
+                      len(steps), args.title, plt)
+        write_png(figure, args.out)
+    except BadInput as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: step {k} of {args.trace}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
