@@ -145,6 +145,10 @@ def group_bits(args, tmp):
     pn, many = train(args, tmp, "inter-mpi", ["--devices", "cpu:1", "--inter", "allreduce"] + flags, 3)
     ok = pn.returncode == 0 and close_tensors(one, many)[0]
     check(ok, "--inter allreduce over 3 ranks agrees with tree within rtol 1e-5", pn)
+    # --check-replicas compares every rank's parameters (a hash) after each step.
+    pn, _ = train(args, tmp, "check", ["--devices", "cpu:2", "--batch", "8", "--steps", "2",
+                                       "--check-replicas"], 2)
+    check(pn.returncode == 0, "--check-replicas across ranks: the replicas agree", pn)
     # Rank 0 alone writes: one log, one checkpoint; one trace per rank.
     log = os.path.join(tmp, "run.jsonl")
     trace = os.path.join(tmp, "run.json")
