@@ -266,6 +266,11 @@ def safetensors_corpus():
         "shape_float.safetensors": safetensors('{"w":%s}' % tensor(shape=(2.0,)), bytes(8)),
         "shape_huge.safetensors": safetensors(
             '{"w":%s}' % tensor(shape=(1 << 31, 1 << 31, 1 << 31)), bytes(8)),
+        # 2^62 elements: numel * 4 bytes wrapped to 0 and matched data_offsets [0, 0].
+        "shape_numel_wraps.safetensors": safetensors(
+            '{"w":%s}' % tensor(shape=(1 << 62,), offsets=(0, 0))),
+        "shape_numel_wraps_2d.safetensors": safetensors(
+            '{"w":%s}' % tensor(shape=(1 << 31, 1 << 31), offsets=(0, 0))),
         "dtype_f16.safetensors": safetensors('{"w":%s}' % tensor(dtype="F16", offsets=(0, 4)), bytes(4)),
         "missing_key.safetensors": safetensors('{"w":{"dtype":"F32","shape":[2]}}', bytes(8)),
         "extra_key.safetensors": safetensors(
