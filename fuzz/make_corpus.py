@@ -277,6 +277,10 @@ def safetensors_corpus():
             '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}', bytes(8)),
         "metadata_not_string.safetensors": safetensors('{"__metadata__":{"a":1}}'),
         "tensor_not_object.safetensors": safetensors('{"w":[1,2]}'),
+        # A refusal that quotes "internal check failed" is still a refusal (the
+        # fuzzer's first 30 s found that the harness went by the message).
+        "quotes_internal_check.safetensors": safetensors(
+            '{"w":{"dtype":"F32","shainternal check failed":[2],"data_offsets":[0,8]}}', bytes(8)),
     }
 
 
@@ -293,6 +297,7 @@ def device_spec_corpus():
         "cuda_huge_id": "cuda:999999", "cuda_overflow_id": "cuda:99999999999",
         "cuda_negative": "cuda:-1", "cpu_list": "cpu:0,1", "tpu": "tpu:0", "empty": "",
         "upper": "CPU:2", "auto_suffix": "auto:2", "nul_inside": "cpu:2\x00",
+        "quotes_internal_check": "cudinternal check failed5,5",
     }
     return {name + ".txt": text.encode() for name, text in specs.items()}
 
@@ -355,6 +360,7 @@ def flags_corpus():
         "save_every": argv("--save-every", "10"),
         "resume_and_init": argv("--resume", "a.safetensors", "--init", "b.safetensors"),
         "log_every_zero": argv("--log-every", "0"),
+        "quotes_internal_check": argv("-internal check failed", "--seed6-0"),
     }
     return {name + ".argv": data for name, data in lines.items()}
 
