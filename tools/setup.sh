@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what cudp needs to build and test, from Debian's packages, when it is
-# missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib, and
+# missing: CMake, g++, GoogleTest, Google Benchmark, ccache, zlib,
 # dataset-fashion-mnist (the real data of `--data fashion-mnist` and of the
-# `slow` test). `--with-torch` adds python3-torch, numpy and matplotlib for
+# `slow` test), and clang-14 with libclang-rt-14-dev (libFuzzer and the
+# sanitizer runtimes) for the fuzz build (fuzz/README.md, .ci/run's last phase). `--with-torch` adds python3-torch, numpy and matplotlib for
 # /usr/bin/python3: the `torch` tests (PyTorch parity, the Python tools) are
 # registered only when they import; .ci/run asks for them. The CUDA toolkit is
 # optional (found at /usr/local/cuda or on PATH); without it cudp builds its
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 packages=(cmake make g++ libgtest-dev libgmock-dev libbenchmark-dev ccache zlib1g-dev python3
-  dataset-fashion-mnist)
+  dataset-fashion-mnist clang-14 libclang-rt-14-dev)
 if [ "${1:-}" = "--with-torch" ]; then
   packages+=(python3-torch python3-numpy python3-matplotlib)
 fi
