@@ -70,8 +70,19 @@ bool Flags::boolean(const std::string& name) const { return flag(name).value == 
 
 namespace {
 
+// Integers are decimal digits with an optional '-', nothing else. strtoll and
+// strtoull alone would also take leading spaces and a '+', and strtoull takes a
+// '-' after a space and negates: --seed " -1" was read as 2^64 - 1.
+bool decimal_text(const std::string& text, bool allow_minus) {
+  const size_t first = allow_minus && !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() == first) return false;
+  for (size_t i = first; i < text.size(); ++i)
+    if (text[i] < '0' || text[i] > '9') return false;
+  return true;
+}
+
 bool parse_integer(const std::string& text, int64_t& value) {
-  if (text.empty()) return false;
+  if (!decimal_text(text, true)) return false;
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
@@ -101,7 +112,7 @@ uint64_t Flags::seed(const std::string& name) const {
   char* end = nullptr;
   errno = 0;
   const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || text[0] == '-' || errno != 0 || *end != '\0')
+  if (!decimal_text(text, false) || errno != 0 || *end != '\0')
     fail("--", name, ": expected a non-negative integer seed, found '", text, "'");
   return v;
 }

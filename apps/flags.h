@@ -1,7 +1,9 @@
 // A small command-line flag parser with the manners of the tools people know.
 //
 // Flags are declared with a default and a help line; `--name value` and
-// `--name=value` both work; booleans take no value (`--nesterov`). Every
+// `--name=value` both work; booleans take no value (`--nesterov`); integers
+// are decimal digits, with a '-' only where one may be refused (no space, no
+// '+'); numbers are what strtod reads, finite. Every
 // error is one line naming the flag, what was expected and what was found:
 //   --lr: expected a number, found 'abc'
 #pragma once

@@ -12,6 +12,8 @@
 #include "apps/train_config.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include "runtime/device_spec.h"
@@ -26,6 +28,20 @@ const char* kFashionBatch = "64";
 const char* kFashionLr = "0.02";
 const char* kFashionWeightDecay = "0.0005";
 const char* kFashionMilestones = "8";
+
+// At most this many threads per CPU device, as at most 1024 CPU devices (cpu:N).
+constexpr int64_t kMaxThreads = 1024;
+
+// A flag's number as the float32 the optimizer keeps. A value past float's range
+// is refused here, naming the flag: the cast would make it inf (1e300 -> inf),
+// and --lr-gamma is checked nowhere else.
+float float32_flag(const Flags& f, const char* name, bool non_negative) {
+  const double v = non_negative ? f.non_negative_number(name) : f.number(name);
+  if (std::fabs(v) > std::numeric_limits<float>::max())
+    fail("--", name, ": expected a number that fits in float32 (magnitude at most ",
+         std::numeric_limits<float>::max(), "), found '", f.str(name), "'");
+  return static_cast<float>(v);
+}
 
 }  // namespace
 
@@ -167,10 +183,11 @@ std::size_t parse_byte_size(const std::string& text) {
     digits = 0;
   if (digits == 0 || digits > 12)
     fail("--chunk-bytes: expected a byte count such as 1048576, 64K or 1M, found '", text, "'");
-  const std::size_t bytes = std::stoull(text.substr(0, digits)) << shift;
-  if (bytes < 4 || bytes > (std::size_t{1} << 32))
+  // The count is checked before the shift: 17179869185G << 30 wraps to 1G.
+  const uint64_t count = std::stoull(text.substr(0, digits));
+  if (count > (uint64_t{1} << 32) >> shift || (count << shift) < 4)
     fail("--chunk-bytes: expected 4 bytes to 4G, found '", text, "'");
-  return bytes;
+  return static_cast<std::size_t>(count << shift);
 }
 
 int parse_output_device(const std::string& text, const std::vector<Device>& devices,
@@ -228,21 +245,27 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   }
   c.shuffle = !f.boolean("no-shuffle");
   c.drop_last = f.boolean("drop-last");
-  c.sgd.lr = static_cast<float>(f.non_negative_number("lr"));
-  c.sgd.momentum = static_cast<float>(f.non_negative_number("momentum"));
-  c.sgd.dampening = static_cast<float>(f.number("dampening"));
-  c.sgd.weight_decay = static_cast<float>(f.non_negative_number("weight-decay"));
+  c.sgd.lr = float32_flag(f, "lr", true);
+  c.sgd.momentum = float32_flag(f, "momentum", true);
+  c.sgd.dampening = float32_flag(f, "dampening", false);
+  c.sgd.weight_decay = float32_flag(f, "weight-decay", true);
   c.sgd.nesterov = f.boolean("nesterov");
   c.lr_milestones = parse_milestones(f.str("lr-milestones"));
-  c.lr_gamma = static_cast<float>(f.non_negative_number("lr-gamma"));
+  c.lr_gamma = float32_flag(f, "lr-gamma", true);
   check_sgd_options(c.sgd);
   c.seed = f.seed("seed");
   c.devices_spec = f.str("devices");
   const bool processes = launch.size > 1;
   // GPUs across processes need the pinned-host path, not built yet: auto is a CPU device.
   c.devices = parse_device_spec(processes && c.devices_spec == "auto" ? "cpu" : c.devices_spec);
-  c.threads = f.given("threads") ? static_cast<int>(f.positive_int("threads"))
-                                 : default_threads_per_device(c.devices.size(), launch.on_host);
+  c.threads = default_threads_per_device(c.devices.size(), launch.on_host);
+  if (f.given("threads")) {
+    const int64_t threads = f.positive_int("threads");  // an int: 2^32 would wrap to 0
+    if (threads > kMaxThreads)
+      fail("--threads: expected 1 to ", kMaxThreads, " threads per CPU device, found '",
+           f.str("threads"), "'");
+    c.threads = static_cast<int>(threads);
+  }
   if (processes && !f.given("parallel")) f.set_default("parallel", "ddp");
   c.parallel = parse_parallel_mode(f.str("parallel"));
   c.inter = parse_inter_process(f.str("inter"));
@@ -251,7 +274,8 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   c.reduce = parse_reduce_algorithm(f.str("reduce"));
   c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
   const std::string edge = f.str("edge");
-  if (edge != "direct" && edge != "copy") fail("--edge: expected direct or copy, found '", edge, "'");
+  if (edge != "direct" && edge != "copy")
+    fail("--edge: expected direct or copy, found '", edge, "'");
   c.direct_edges = edge == "direct";
   if (f.given("output-device"))
     c.output_rank = parse_output_device(f.str("output-device"), c.devices, c.devices_spec);

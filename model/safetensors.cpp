@@ -94,10 +94,16 @@ Entry parse_entry(const std::string& path, const std::string& name, const json::
     fail(at, ": expected shape to be an array, found ", json::kind_name(shape->kind));
   Entry e;
   e.tensor.name = name;
+  // At most 2^60 elements, so that numel * 4 bytes cannot wrap: with 2^62 it
+  // wrapped to 0, and [4611686018427387904] with data_offsets [0, 0] passed as
+  // a tensor of 2^62 elements holding no value.
+  constexpr uint64_t kMaxNumel = uint64_t{1} << 60;
   uint64_t numel = 1;
-  for (const auto& d : shape->items) {
-    const uint64_t dim = require_uint(d, at, "every shape entry");
-    if (dim != 0 && numel > (uint64_t{1} << 62) / dim) fail(at, ": shape is absurdly large");
+  for (std::size_t i = 0; i < shape->items.size(); ++i) {
+    const uint64_t dim = require_uint(shape->items[i], at, "every shape entry");
+    if (dim > kMaxNumel || (dim != 0 && numel > kMaxNumel / dim))
+      fail(at, ": shape is absurdly large: expected at most 2^60 elements, found ", dim,
+           " at dimension ", i, " after ", numel, " elements");
     numel *= dim;
     e.tensor.shape.push_back(static_cast<int64_t>(dim));
   }

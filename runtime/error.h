@@ -51,10 +51,19 @@ template <class... Parts>
   throw ParameterError(parameter, concat(parts...));
 }
 
+// What CUDP_ASSERT throws: a broken invariant of cudp itself, never a bad input.
+// It is an Error, so callers report it like any other; fuzz/ tells it apart.
+class InternalError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace cudp
 
 // Internal invariant with the source location; user-facing checks call fail().
-#define CUDP_ASSERT(cond)                                                                 \
-  do {                                                                                    \
-    if (!(cond)) ::cudp::fail(__FILE__, ":", __LINE__, ": internal check failed: " #cond); \
+#define CUDP_ASSERT(cond)                                                              \
+  do {                                                                                 \
+    if (!(cond))                                                                       \
+      throw ::cudp::InternalError(                                                     \
+          ::cudp::concat(__FILE__, ":", __LINE__, ": internal check failed: " #cond)); \
   } while (0)

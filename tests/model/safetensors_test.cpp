@@ -181,6 +181,14 @@ TEST_F(SafetensorsCorrupt, BadTensorEntries) {
   m = error_for(file_with(
       entry(R"("dtype":"F32","shape":[99999999999,99999999999],"data_offsets":[0,4])"), 4));
   EXPECT_CONTAINS(m, "absurdly large");
+  // 2^62 elements need 2^64 bytes, which wrapped to 0 and matched data_offsets [0, 0]
+  // (found by fuzz/fuzz_safetensors' check that a tensor holds numel values).
+  for (const char* shape :
+       {"[4611686018427387904]", "[2147483648,2147483648]", "[1152921504606846977]"}) {
+    m = error_for(file_with(
+        entry(std::string(R"("dtype":"F32","shape":)") + shape + R"(,"data_offsets":[0,0])"), 0));
+    EXPECT_CONTAINS(m, "absurdly large: expected at most 2^60 elements");
+  }
   m = error_for(file_with(R"({"t":[1]})", 0));
   EXPECT_CONTAINS(m, "expected an object");
   m = error_for(file_with(R"({"__metadata__":{"k":1}})", 0));
