@@ -18,8 +18,8 @@
 
 #include "model/data/loader.h"
 #include "model/models.h"
-#include "model/rng.h"
 #include "model/one_device_trainer.h"
+#include "runtime/rng.h"
 
 namespace {
 

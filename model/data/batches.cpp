@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "model/data/dataset.h"
-#include "model/rng.h"
 #include "runtime/error.h"
+#include "runtime/rng.h"
 
 namespace cudp {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "model/data/dataset.h"
-#include "model/rng.h"
 #include "runtime/error.h"
+#include "runtime/rng.h"
 
 namespace cudp {
 namespace {

@@ -3,7 +3,7 @@
 // The reference values come from an independent Python transcription of
 // splitmix64 + xoshiro256**; they pin the generator so that a seed means the
 // same weights forever.
-#include "model/rng.h"
+#include "runtime/rng.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 // uniform() draws 24 bits (a float's mantissa) and computes in double; the
 // cast back to float can round up to `high`, which is then stepped one ulp down
 // so that the result really is in [low, high).
-#include "model/rng.h"
+#include "runtime/rng.h"
 
 #include <cmath>
 
