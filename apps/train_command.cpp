@@ -19,7 +19,7 @@
 #include "apps/train_checkpoint.h"
 #include "apps/train_config.h"
 #include "apps/training_log.h"
-#include "model/data/loader.h"
+#include "data/loader.h"
 #include "model/models.h"
 #include "model/weights.h"
 #include "parallel/device_group.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "model/data/data_file.h"
+#include "data/data_file.h"
 #include "runtime/error.h"
 
 namespace cudp::fuzz {

@@ -17,7 +17,7 @@
 #include <map>
 #include <string>
 
-#include "model/data/loader.h"
+#include "data/loader.h"
 #include "model/sequential.h"
 #include "model/sgd.h"
 

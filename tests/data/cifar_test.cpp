@@ -1,6 +1,6 @@
 // CIFAR-10 binary files: records read in CHW order with their labels, several
 // files in order; partial records and bad labels refused with file and offset.
-#include "model/data/cifar.h"
+#include "data/cifar.h"
 
 #include "tests/data/expect_error.h"
 #include "tests/data/make_files.h"

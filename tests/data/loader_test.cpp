@@ -1,7 +1,7 @@
 // BatchLoader: every sample once per epoch, file order with --no-shuffle, the
 // last partial batch kept or dropped, and a seek to a saved position that
 // continues with exactly the batches a straight run delivers.
-#include "model/data/loader.h"
+#include "data/loader.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // --data: parsing, loading generated MNIST-style and CIFAR-10 folders into
 // normalised Datasets, subsets, and the errors for a missing folder, a missing
 // file, a bad normalisation and images that do not fit the model.
-#include "model/data/sources.h"
+#include "data/sources.h"
 
 #include <cmath>
 

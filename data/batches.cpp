@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 #include "runtime/error.h"
 #include "runtime/rng.h"
 

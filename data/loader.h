@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 
 namespace cudp {
 

@@ -3,7 +3,7 @@
 // Every size is checked before it is used: the header must fit the file, the
 // product of the dimensions is computed with an overflow check, and the data
 // must be exactly that many bytes. Only then are values copied.
-#include "model/data/idx.h"
+#include "data/idx.h"
 
 #include <cstdio>
 

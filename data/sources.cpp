@@ -4,12 +4,12 @@
 // (plain and .gz), so a user with a half-unpacked download sees what is
 // missing. The subset limits cut after reading, in file order, so a subset is
 // the same whatever the shuffle seed.
-#include "model/data/sources.h"
+#include "data/sources.h"
 
 #include <filesystem>
 
-#include "model/data/cifar.h"
-#include "model/data/idx.h"
+#include "data/cifar.h"
+#include "data/idx.h"
 #include "runtime/error.h"
 
 namespace cudp {

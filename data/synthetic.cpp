@@ -5,7 +5,7 @@
 // derived from the seed, so changing --test-size does not change the training data.
 #include <cmath>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 #include "runtime/error.h"
 #include "runtime/rng.h"
 

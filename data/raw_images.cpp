@@ -3,7 +3,7 @@
 // The per-pixel arithmetic is float32 on purpose: torchvision divides a
 // float32 tensor by 255 and then subtracts and divides in float32, and the
 // PyTorch parity script (tools/torch_parity.py) relies on equal inputs.
-#include "model/data/raw_images.h"
+#include "data/raw_images.h"
 
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // BatchLoader (see loader.h).
-#include "model/data/loader.h"
+#include "data/loader.h"
 
 #include <algorithm>
 

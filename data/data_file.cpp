@@ -7,7 +7,7 @@
 // trailer's ISIZE (length mod 2^32) is only a hint for the first allocation,
 // capped by deflate's largest ratio (1032:1) since a truncated file's last 4
 // bytes are not its trailer.
-#include "model/data/data_file.h"
+#include "data/data_file.h"
 
 #include <zlib.h>
 

@@ -1,5 +1,5 @@
 // CIFAR-10 binary reader (see cifar.h).
-#include "model/data/cifar.h"
+#include "data/cifar.h"
 
 #include <algorithm>
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "model/data/data_file.h"
-#include "model/data/raw_images.h"
+#include "data/data_file.h"
+#include "data/raw_images.h"
 
 namespace cudp {
 

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <string>
 
-#include "model/data/dataset.h"
-#include "model/data/raw_images.h"
+#include "data/dataset.h"
+#include "data/raw_images.h"
 
 namespace cudp {
 
