@@ -14,12 +14,12 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
-#include "tests/common/cli_run.h"
 #include "model/checkpoint.h"
 #include "model/json.h"
 #include "model/safetensors.h"
+#include "tests/common/cli_run.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

@@ -22,7 +22,7 @@
 
 #include "model/safetensors.h"
 #include "tests/common/cli_run.h"
-#include "tests/model/test_files.h"
+#include "tests/common/test_files.h"
 
 namespace cudp {
 namespace {

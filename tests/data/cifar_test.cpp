@@ -2,9 +2,9 @@
 // files in order; partial records and bad labels refused with file and offset.
 #include "data/cifar.h"
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

@@ -3,9 +3,9 @@
 // expected and what was found (these run under ASan in CI: no bad read either).
 #include "data/idx.h"
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

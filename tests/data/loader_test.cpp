@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace cudp {
 namespace {

@@ -8,10 +8,10 @@
 #include <filesystem>
 
 #include "model/models.h"
-#include "model/safetensors.h"
 #include "model/one_device_trainer.h"
-#include "tests/data/expect_error.h"
-#include "tests/model/test_files.h"
+#include "model/safetensors.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 
 namespace cudp {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "runtime/error.h"
 #include "tests/common/poison.h"
+#include "tests/common/test_files.h"
 #include "tests/common/tolerance.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

@@ -6,8 +6,8 @@
 #include "model/models.h"
 #include "model/safetensors.h"
 #include "runtime/error.h"
+#include "tests/common/test_files.h"
 #include "tests/common/tolerance.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

@@ -1,4 +1,5 @@
-// Scratch files for the model tests: a fresh folder per test, removed after it.
+// Scratch files for the file tests (data, io, checkpoints): a fresh folder per
+// test, removed after it.
 #pragma once
 
 #include <unistd.h>
