@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <set>
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "model/weights.h"
 #include "runtime/error.h"
 

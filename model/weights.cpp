@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <set>
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "runtime/error.h"
 
 namespace cudp {

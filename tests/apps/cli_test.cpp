@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
-#include "tests/common/cli_run.h"
 #include "apps/flags.h"
 #include "apps/train_config.h"
-#include "model/safetensors.h"
+#include "io/safetensors.h"
+#include "tests/common/cli_run.h"
 
 namespace cudp {
 namespace {

@@ -20,7 +20,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/common/cli_run.h"
 #include "tests/common/test_files.h"
 

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "io/safetensors.h"
 #include "model/models.h"
 #include "model/one_device_trainer.h"
-#include "model/safetensors.h"
 #include "tests/common/expect_error.h"
 #include "tests/common/test_files.h"
 

@@ -3,8 +3,8 @@
 // the net untouched.
 #include "model/weights.h"
 
+#include "io/safetensors.h"
 #include "model/models.h"
-#include "model/safetensors.h"
 #include "runtime/error.h"
 #include "tests/common/test_files.h"
 #include "tests/common/tolerance.h"

@@ -8,7 +8,7 @@
 // format's rule). Writer: the header is padded with spaces so that the data
 // starts at a multiple of 8, as the reference implementation does; values are
 // encoded little-endian byte by byte, whatever the host's byte order.
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +18,7 @@
 #include <iterator>
 #include <set>
 
-#include "model/json.h"
+#include "io/json.h"
 #include "runtime/error.h"
 
 namespace cudp {

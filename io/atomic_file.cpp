@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "runtime/error.h"
 
 namespace cudp {

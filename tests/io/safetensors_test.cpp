@@ -1,6 +1,6 @@
 // safetensors: round trip, the written layout, and corrupt files refused with
 // a message that names the file and the problem (never a crash).
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 
 #include <cmath>
 #include <cstring>

@@ -4,7 +4,7 @@
 // next unread byte, so every error can say exactly where reading stopped.
 // \uXXXX escapes (surrogate pairs included) are decoded to UTF-8; other bytes
 // >= 0x80 are copied as they are.
-#include "model/json.h"
+#include "io/json.h"
 
 #include <cstdio>
 #include <cstring>
