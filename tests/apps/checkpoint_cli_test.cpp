@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
+#include "checkpoint/checkpoint.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "model/checkpoint.h"
 #include "tests/common/cli_run.h"
 #include "tests/common/test_files.h"
 #include "tests/data/make_files.h"

@@ -1,7 +1,7 @@
 // Weights files: a net saved and loaded under its state_dict names, and every
 // mismatch refused with the tensor's name, both shapes and the file, leaving
 // the net untouched.
-#include "model/weights.h"
+#include "checkpoint/weights.h"
 
 #include "io/safetensors.h"
 #include "model/models.h"

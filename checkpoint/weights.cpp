@@ -5,7 +5,7 @@
 // extra, every shape equal) before it copies anything, so a refused file leaves
 // the net as it was. A `module.` prefix (nn.DataParallel's state_dict) is
 // stripped from every name that has it.
-#include "model/weights.h"
+#include "checkpoint/weights.h"
 
 #include <algorithm>
 #include <set>

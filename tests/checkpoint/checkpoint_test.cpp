@@ -1,8 +1,8 @@
-// Checkpoints (model/checkpoint.h): the pair of files round trips the net, the
+// Checkpoints (checkpoint/checkpoint.h): the pair of files round trips the net, the
 // momentum buffer, the step count and the loader position; a trainer restored
 // from it continues bitwise; every mismatched or corrupt pair is refused with
 // the file, the tensor or key, what was expected and what was found.
-#include "model/checkpoint.h"
+#include "checkpoint/checkpoint.h"
 
 #include <cstring>
 #include <filesystem>

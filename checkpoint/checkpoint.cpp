@@ -4,14 +4,14 @@
 // the host in one copy and is cut at the net's parameter offsets, so the
 // optimizer file names tensors exactly as the weights file does. Loading checks
 // both files whole before it touches the net or the optimizer.
-#include "model/checkpoint.h"
+#include "checkpoint/checkpoint.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <set>
 
+#include "checkpoint/weights.h"
 #include "io/safetensors.h"
-#include "model/weights.h"
 #include "runtime/error.h"
 
 namespace cudp {
