@@ -1,6 +1,7 @@
 // Subcommand dispatch and the one place errors become exit statuses.
 #include "apps/cli.h"
 
+#include "apps/flag_errors.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
@@ -33,11 +34,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (command == "devices") return devices_command(rest, out);
     err << "cudp: unknown command '" << command << "' (commands: train, eval, devices)\n";
     return 1;
-  } catch (const ParameterError& e) {  // the library's parameter is the flag of that name
-    std::string flag = e.parameter();
-    for (char& c : flag)
-      if (c == '_') c = '-';
-    err << "cudp " << command << ": error: --" << flag << ": " << e.message() << "\n";
+  } catch (const ParameterError& e) {  // the library's parameter, named by its flag
+    err << "cudp " << command << ": error: " << flag_error_message(e) << "\n";
   } catch (const Error& e) {
     err << "cudp " << command << ": error: " << e.what() << "\n";
   } catch (const std::bad_alloc&) {
