@@ -32,7 +32,7 @@ const std::string& value_of(const Metadata& metadata, const std::string& key,
   const auto it = metadata.find(key);
   if (it == metadata.end())
     fail(path, ": expected __metadata__ key '", key,
-         "' (a cudp checkpoint; give a plain weights file to --init instead)");
+         "' (a cudp checkpoint; a plain weights file initialises a net but cannot resume a run)");
   return it->second;
 }
 
@@ -72,12 +72,12 @@ Metadata sgd_metadata(const SgdOptions& o) {
 }
 
 void require_same(const Checkpoint& checkpoint, const std::string& key, const std::string& value,
-                  const std::string& flag) {
+                  const std::string& setting) {
   const std::string& saved = value_of(checkpoint.metadata, key, checkpoint.path);
   if (saved != value)
-    fail("--resume ", checkpoint.path, ": the run was saved with ", flag, " ", saved,
-         ", this one has ", flag, " ", value,
-         ": a resumed run continues exactly only with the same settings");
+    fail_value("checkpoint", checkpoint.path, "the run was saved with ", setting, " ", saved,
+               ", this one has ", setting, " ", value,
+               ": a resumed run continues exactly only with the same settings");
 }
 
 void save_checkpoint(const std::string& path, const Sequential& net, Sgd& sgd,
@@ -120,7 +120,7 @@ Checkpoint load_checkpoint(const std::string& path, Sequential& net, Sgd& sgd) {
   try {
     optim = read_safetensors(optim_path);
   } catch (const Error& e) {
-    fail("--resume ", path, ": needs its optimizer state ", optim_path, ": ", e.what());
+    fail_value("checkpoint", path, "needs its optimizer state ", optim_path, ": ", e.what());
   }
   for (const char* key : {"step", "epoch", "loader_offset"})
     if (int_of(optim.metadata, key, optim_path) != int_of(c.metadata, key, path))

@@ -44,14 +44,16 @@ struct Checkpoint {
   TrainingState state;
 };
 // Loads PATH into `net` and the sibling's momentum into `sgd` (and its step
-// count); throws naming the file, the tensor, the expected and the found.
+// count); throws naming the file, the tensor, the expected and the found (a
+// missing sibling: a ParameterError for "checkpoint" with PATH).
 Checkpoint load_checkpoint(const std::string& path, Sequential& net, Sgd& sgd);
 
 // Metadata values: SGD's options, floats printed so they read back exactly.
 std::string metadata_number(double value);
 Metadata sgd_metadata(const SgdOptions& options);
-// Throws unless checkpoint.metadata[key] == value, naming the flag to repeat.
+// Throws a ParameterError for "checkpoint" unless checkpoint.metadata[key] ==
+// value, naming the setting as the caller calls it (cudp train: its flag).
 void require_same(const Checkpoint& checkpoint, const std::string& key, const std::string& value,
-                  const std::string& flag);
+                  const std::string& setting);
 
 }  // namespace cudp

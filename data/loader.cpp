@@ -13,8 +13,8 @@ BatchLoader::BatchLoader(const Dataset& data, int64_t batch, uint64_t seed, bool
   if (batch < 1) fail("batch size: expected >= 1, found ", batch);
   if (data.size() < 1) fail(data.name, ": the training set is empty");
   if (drop_last && data.size() < batch)
-    fail("--drop-last: the training set has ", data.size(), " samples, fewer than one batch of ",
-         batch, ": every batch would be dropped");
+    fail_parameter("drop_last", "the training set has ", data.size(),
+                   " samples, fewer than one batch of ", batch, ": every batch would be dropped");
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
@@ -49,7 +49,7 @@ void BatchLoader::seek(LoaderPosition position) {
       position.offset > last)
     fail("loader position: expected an epoch >= 0 and an offset that starts a batch of ", batch_,
          " in 0..", last, ", found epoch ", position.epoch, " offset ", position.offset,
-         " (was the checkpoint saved with another --batch or data set?)");
+         " (was the checkpoint saved with another batch size or data set?)");
   epoch_ = position.epoch;
   offset_ = position.offset;
   epoch_ended_ = false;

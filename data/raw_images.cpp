@@ -24,15 +24,15 @@ std::string Normalization::str() const { return concat("mean ", join(mean), " st
 
 void check_normalization(const Normalization& norm, int64_t channels) {
   for (const auto* values : {&norm.mean, &norm.std}) {
-    const char* flag = values == &norm.mean ? "--mean" : "--std";
+    const char* parameter = values == &norm.mean ? "mean" : "std";
     const auto n = static_cast<int64_t>(values->size());
     if (n != 1 && n != channels)
-      fail(flag, ": expected 1 value or ", channels, " (one per channel of the images), found ", n,
-           " (", join(*values), ")");
+      fail_parameter(parameter, "expected 1 value or ", channels,
+                     " (one per channel of the images), found ", n, " (", join(*values), ")");
     for (float v : *values)
       if (!std::isfinite(v) || (values == &norm.std && !(v > 0)))
-        fail(flag, ": expected ", values == &norm.std ? "positive " : "", "finite values, found ",
-             join(*values));
+        fail_parameter(parameter, "expected ", values == &norm.std ? "positive " : "",
+                       "finite values, found ", join(*values));
   }
 }
 

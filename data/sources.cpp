@@ -1,4 +1,5 @@
-// --data parsing and the file-set loaders (see sources.h).
+// Data sources: parsing and the file-set loaders (see sources.h). Errors are
+// ParameterErrors for "data" (cudp prints them as --data).
 //
 // A file that cannot be found is reported with every name that was tried
 // (plain and .gz), so a user with a half-unpacked download sees what is
@@ -29,10 +30,10 @@ void require_folder(const DataSource& source) {
   const bool exists = fs::exists(source.folder, ec);
   const std::string what = exists ? " is not a folder" : " does not exist";
   if (source.kind == "fashion-mnist")
-    fail("--data ", source.str(), ": the folder ", source.folder, what,
-         ": install Debian's package with `apt-get install dataset-fashion-mnist` (it fills ",
-         kFashionMnistFolder, "), or give --data fashion-mnist:DIR");
-  fail("--data ", source.str(), ": the folder ", source.folder, what);
+    fail_value("data", source.str(), "the folder ", source.folder, what,
+               ": install Debian's package with `apt-get install dataset-fashion-mnist` (it fills ",
+               kFashionMnistFolder, "), or give fashion-mnist:DIR");
+  fail_value("data", source.str(), "the folder ", source.folder, what);
 }
 
 // DIR/name or DIR/name.gz, whichever exists.
@@ -42,11 +43,11 @@ std::string find_idx_file(const DataSource& source, const std::string& name) {
   std::error_code ec;
   if (fs::is_regular_file(plain, ec)) return plain.string();
   if (fs::is_regular_file(packed, ec)) return packed.string();
-  fail("--data ", source.str(), ": expected ", plain.string(), " or ", packed.string(),
-       ", found neither",
-       source.kind == "fashion-mnist" && source.folder == kFashionMnistFolder
-           ? " (reinstall the package: `apt-get install --reinstall dataset-fashion-mnist`)"
-           : "");
+  fail_value("data", source.str(), "expected ", plain.string(), " or ", packed.string(),
+             ", found neither",
+             source.kind == "fashion-mnist" && source.folder == kFashionMnistFolder
+                 ? " (reinstall the package: `apt reinstall dataset-fashion-mnist`)"
+                 : "");
 }
 
 std::vector<std::string> cifar_files(const DataSource& source, bool train) {
@@ -63,8 +64,8 @@ std::vector<std::string> cifar_files(const DataSource& source, bool train) {
     paths.push_back((folder / "test_batch.bin").string());
   for (const std::string& p : paths)
     if (!fs::is_regular_file(p, ec))
-      fail("--data ", source.str(), ": expected the CIFAR-10 binary file ", p,
-           ", found none (the binary version: data_batch_1..5.bin and test_batch.bin)");
+      fail_value("data", source.str(), "expected the CIFAR-10 binary file ", p,
+                 ", found none (the binary version: data_batch_1..5.bin and test_batch.bin)");
   return paths;
 }
 
@@ -83,14 +84,14 @@ DataSource parse_data_source(const std::string& text) {
   if (colon != std::string::npos) s.folder = text.substr(colon + 1);
   const bool known = s.kind == "synthetic" || s.kind == "random" || s.kind == "fashion-mnist" ||
                      s.kind == "mnist" || s.kind == "cifar10";
-  if (!known) fail("--data: expected ", kForms, ", found '", text, "'");
+  if (!known) fail_parameter("data", "expected ", kForms, ", found '", text, "'");
   if (!s.from_files() && colon != std::string::npos)
-    fail("--data: ", s.kind, " is generated and takes no folder, found '", text, "'");
+    fail_parameter("data", s.kind, " is generated and takes no folder, found '", text, "'");
   if (s.from_files() && colon != std::string::npos && s.folder.empty())
-    fail("--data: expected a folder after '", s.kind, ":', found nothing");
+    fail_parameter("data", "expected a folder after '", s.kind, ":', found nothing");
   if (s.kind == "fashion-mnist" && s.folder.empty()) s.folder = kFashionMnistFolder;
   if (s.from_files() && s.folder.empty())
-    fail("--data ", s.kind, ": expected ", s.kind, ":DIR, the folder that holds its files");
+    fail_value("data", s.kind, "expected ", s.kind, ":DIR, the folder that holds its files");
   return s;
 }
 
@@ -110,8 +111,8 @@ DataSplit load_file_data(const DataSource& source, const FileDataOptions& option
   }
   if (!options.load_train) train.sample_shape = test.sample_shape;
   if (train.sample_shape != test.sample_shape)
-    fail("--data ", source.str(), ": training images are ", shape_str(train.sample_shape),
-         " but test images are ", shape_str(test.sample_shape), " (", test.source, ")");
+    fail_value("data", source.str(), "training images are ", shape_str(train.sample_shape),
+               " but test images are ", shape_str(test.sample_shape), " (", test.source, ")");
   return {cut(train, source.kind, options, options.train_limit),
           cut(test, source.kind, options, options.test_limit)};
 }

@@ -1,4 +1,5 @@
-// `--data`: where a training run's samples come from, and loading them.
+// Data sources (cudp's `--data`): where a training run's samples come from, and
+// loading them.
 //
 //   synthetic, random       generated (see dataset.h); the model's input shape
 //   fashion-mnist[:DIR]     IDX files, default DIR /usr/share/datasets/fashion-mnist
@@ -25,7 +26,7 @@ struct DataSource {
   std::string str() const { return from_files() ? kind + ":" + folder : kind; }
 };
 
-// Parses --data's value; throws naming --data and the accepted forms.
+// Parses a source's text; throws a ParameterError for "data" naming the accepted forms.
 DataSource parse_data_source(const std::string& text);
 extern const char* const kFashionMnistFolder;  // /usr/share/datasets/fashion-mnist
 

@@ -91,8 +91,9 @@ class BadCheckpoints : public test::ScratchFolder {
 
 TEST_F(BadCheckpoints, MissingOrCorruptOptimizerFile) {
   std::filesystem::remove(optimizer_state_path(p));
-  EXPECT_ERROR(load_checkpoint(p, *target.net, target.trainer.optimizer()),
-               "needs its optimizer state " + optimizer_state_path(p), "No such file");
+  EXPECT_PARAMETER_ERROR(
+      load_checkpoint(p, *target.net, target.trainer.optimizer()), "checkpoint",
+      "checkpoint " + p + ": needs its optimizer state " + optimizer_state_path(p), "No such file");
   write_bytes(optimizer_state_path(p), std::string("\x10\0\0\0\0\0\0\0{\"a\":", 13));
   EXPECT_ERROR(load_checkpoint(p, *target.net, target.trainer.optimizer()), optimizer_state_path(p),
                "runs past the end of the file");
@@ -143,7 +144,8 @@ TEST_F(BadCheckpoints, PlainWeightsFileIsNoCheckpoint) {
   SafetensorsFile f = read_safetensors(p);
   write_safetensors(path("plain.safetensors"), f.tensors, {{"format", "pt"}});
   EXPECT_ERROR(load_checkpoint(path("plain.safetensors"), *target.net, target.trainer.optimizer()),
-               "expected __metadata__ key 'step'", "give a plain weights file to --init");
+               "expected __metadata__ key 'step'",
+               "a plain weights file initialises a net but cannot resume a run");
 }
 
 TEST_F(BadCheckpoints, TruncatedWeightsFileIsRefused) {
