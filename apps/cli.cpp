@@ -3,6 +3,7 @@
 
 #include "apps/launch.h"
 #include "parallel/process_group.h"
+#include "apps/flag_errors.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
@@ -45,11 +46,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (command == "devices") return devices_command(rest, out);
     err << "cudp: unknown command '" << command << "' (commands: train, eval, devices)\n";
     return 1;
-  } catch (const ParameterError& e) {  // the library's parameter is the flag of that name
-    std::string flag = e.parameter();
-    for (char& c : flag)
-      if (c == '_') c = '-';
-    err << concat(rank, "cudp ", command, ": error: --", flag, ": ", e.message(), "\n");
+  } catch (const ParameterError& e) {  // the library's parameter, named by its flag
+    err << concat(rank, "cudp ", command, ": error: ", flag_error_message(e), "\n");
   } catch (const EveryRankError& e) {
     err << concat(rank, "cudp ", command, ": error: ", e.what(), "\n");
     every_rank = true;

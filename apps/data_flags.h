@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "apps/flags.h"
-#include "model/data/sources.h"
+#include "data/sources.h"
 
 namespace cudp {
 

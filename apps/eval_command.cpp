@@ -12,10 +12,10 @@
 #include "apps/cli.h"
 #include "apps/data_flags.h"
 #include "apps/train_config.h"
+#include "checkpoint/weights.h"
+#include "io/safetensors.h"
 #include "model/loss.h"
 #include "model/models.h"
-#include "model/safetensors.h"
-#include "model/weights.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
 

@@ -1,7 +1,7 @@
 // --save / --resume glue (see train_checkpoint.h).
 #include "apps/train_checkpoint.h"
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
 

@@ -1,4 +1,4 @@
-// `cudp train`'s checkpoints: --save, --save-every and --resume over model/checkpoint.h.
+// `cudp train`'s checkpoints: --save, --save-every and --resume over checkpoint/checkpoint.h.
 //
 // The weights file's metadata records everything that decides the run's
 // numbers: model, input, data (and subset sizes), batch, seed, shuffle,
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "apps/train_config.h"
-#include "model/checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "parallel/parallel_trainer.h"
 
 namespace cudp {

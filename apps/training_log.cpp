@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "model/json.h"
+#include "io/json.h"
 #include "runtime/error.h"
 
 namespace cudp {

@@ -1,5 +1,5 @@
 // The data loader against the training step it feeds: batches/s of
-// BatchLoader::next (a shuffled gather from host memory, model/data/loader.h)
+// BatchLoader::next (a shuffled gather from host memory, data/loader.h)
 // and of the one-device CPU step of seed-pool on 1x28x28 (the --data
 // fashion-mnist run's), batch 64.
 //
@@ -16,10 +16,10 @@
 #include <chrono>
 #include <vector>
 
-#include "model/data/loader.h"
+#include "data/loader.h"
 #include "model/models.h"
-#include "model/rng.h"
 #include "model/one_device_trainer.h"
+#include "runtime/rng.h"
 
 namespace {
 

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "model/models.h"
-#include "model/rng.h"
 #include "model/one_device_trainer.h"
 #include "parallel/parallel_trainer.h"
+#include "runtime/rng.h"
 
 namespace {
 

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "kernels/cpu/versions.h"
-#include "model/rng.h"
 #include "runtime/context.h"
 #include "runtime/error.h"
+#include "runtime/rng.h"
 
 namespace {
 

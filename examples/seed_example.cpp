@@ -15,11 +15,11 @@
 
 #include "kernels/sgd.h"
 #include "model/models.h"
-#include "model/rng.h"
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
+#include "runtime/rng.h"
 
 int main() {
   using namespace cudp;

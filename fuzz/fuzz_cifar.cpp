@@ -1,6 +1,6 @@
 // libFuzzer: the CIFAR-10 binary reader on arbitrary bytes. See CMakeLists.txt.
+#include "data/cifar.h"
 #include "fuzz/fuzz_common.h"
-#include "model/data/cifar.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cudp;

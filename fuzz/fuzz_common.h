@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "model/data/data_file.h"
+#include "data/data_file.h"
 #include "runtime/error.h"
 
 namespace cudp::fuzz {

@@ -1,7 +1,7 @@
 // libFuzzer: the IDX reader on arbitrary bytes, as an images file (with a fixed
 // valid labels file) and as a labels file (with fixed images). See CMakeLists.txt.
+#include "data/idx.h"
 #include "fuzz/fuzz_common.h"
-#include "model/data/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cudp;

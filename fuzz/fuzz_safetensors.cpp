@@ -1,7 +1,7 @@
 // libFuzzer: the safetensors reader (and the strict JSON parser under it) on
 // arbitrary bytes. See CMakeLists.txt.
 #include "fuzz/fuzz_common.h"
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cudp;

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "model/rng.h"
 #include "runtime/context.h"
+#include "runtime/rng.h"
 #include "runtime/shape.h"
 
 namespace cudp {

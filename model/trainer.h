@@ -16,7 +16,7 @@
 
 #include <cstdint>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 #include "model/sequential.h"
 #include "model/sgd.h"
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 #include "model/loss.h"
 #include "model/sgd.h"
 #include "model/trainer.h"

@@ -10,8 +10,8 @@
 #include <limits>
 #include <sstream>
 
-#include "model/json.h"
-#include "model/safetensors.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 
 namespace cudp {
 

@@ -25,10 +25,10 @@ bool parse_count(const std::string& text, int& value) {
   return true;
 }
 
-std::string no_gpu_message(const std::string& spec) {
-  std::string reason = cuda_unavailable_reason();
-  return concat("--devices ", spec, ": no CUDA GPU is available on this machine",
-                reason.empty() ? "" : " (" + reason + ")", "; use --devices cpu");
+[[noreturn]] void fail_no_gpu(const std::string& spec) {
+  const std::string reason = cuda_unavailable_reason();
+  fail_value("devices", spec, "no CUDA GPU is available on this machine",
+             reason.empty() ? "" : " (" + reason + ")", "; use cpu or cpu:N instead");
 }
 
 }  // namespace
@@ -49,14 +49,14 @@ std::vector<Device> parse_device_spec(const std::string& spec, int gpu_count) {
   if (spec.rfind("cpu:", 0) == 0) {
     int count = 0;
     if (!parse_count(spec.substr(4), count) || count < 1 || count > 1024)
-      fail("--devices ", spec, ": cpu:N needs a device count N from 1 to 1024, found '",
-           spec.substr(4), "'");
+      fail_value("devices", spec, "cpu:N needs a device count N from 1 to 1024, found '",
+                 spec.substr(4), "'");
     std::vector<Device> devices;
     for (int i = 0; i < count; ++i) devices.push_back(cpu_device(i));
     return devices;
   }
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
-    if (gpu_count == 0) fail(no_gpu_message(spec));
+    if (gpu_count == 0) fail_no_gpu(spec);
     if (spec == "cuda") return {cuda_device(0)};
     std::vector<Device> devices;
     const std::string list = spec.substr(5);
@@ -66,17 +66,17 @@ std::vector<Device> parse_device_spec(const std::string& spec, int gpu_count) {
       const std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
       int id = 0;
       if (!parse_count(item, id))
-        fail("--devices ", spec, ": expected a GPU id, found '", item, "'");
+        fail_value("devices", spec, "expected a GPU id, found '", item, "'");
       if (id >= gpu_count)
-        fail("--devices ", spec, ": GPU ", id, " does not exist; this machine has ", gpu_count,
-             " GPU", gpu_count == 1 ? "" : "s", " (ids 0 to ", gpu_count - 1, ")");
+        fail_value("devices", spec, "GPU ", id, " does not exist; this machine has ", gpu_count,
+                   " GPU", gpu_count == 1 ? "" : "s", " (ids 0 to ", gpu_count - 1, ")");
       devices.push_back(cuda_device(id));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
     return devices;
   }
-  fail("--devices ", spec.empty() ? "''" : spec, ": unknown device spec; ", grammar);
+  fail_value("devices", spec.empty() ? "''" : spec, "unknown device spec; ", grammar);
 }
 
 std::string device_list_str(const std::vector<Device>& devices) {

@@ -15,7 +15,8 @@
 
 namespace cudp {
 
-// Parses `spec`; throws cudp::Error naming the spec and what was wrong.
+// Parses `spec`; throws a ParameterError for "devices" naming the spec and what
+// was wrong (cudp's apps print it as --devices).
 std::vector<Device> parse_device_spec(const std::string& spec);
 
 // Same, with the GPU count given (tests use it to play machines they are not).

@@ -32,18 +32,25 @@ template <class... Parts>
 
 // An error about one named parameter of a library call: `parameter` is the
 // library's own name for it ("devices", "chunk_bytes", "output_rank"), never a
-// command-line flag; what() is "parameter: message". The app that took the
-// value from a flag rewrites it as "--flag: message" (apps/flag_errors.h), so
-// no library folder names a flag.
+// command-line flag; what() is "parameter: message", or "parameter value:
+// message" when the error is about the value as a whole ("devices cpu:0: ...").
+// The app that took the value from a flag rewrites the parameter as its flag
+// (apps/flag_errors.h), so no library folder names a flag.
 class ParameterError : public Error {
  public:
   ParameterError(std::string parameter, const std::string& message)
-      : Error(parameter + ": " + message), parameter_(std::move(parameter)), message_(message) {}
+      : ParameterError(std::move(parameter), std::string(), message) {}
+  ParameterError(std::string parameter, std::string value, const std::string& message)
+      : Error(parameter + (value.empty() ? "" : " " + value) + ": " + message),
+        parameter_(std::move(parameter)),
+        value_(std::move(value)),
+        message_(message) {}
   const std::string& parameter() const { return parameter_; }
-  const std::string& message() const { return message_; }  // without the parameter's name
+  const std::string& value() const { return value_; }      // "" when not named
+  const std::string& message() const { return message_; }  // without parameter and value
 
  private:
-  std::string parameter_, message_;
+  std::string parameter_, value_, message_;
 };
 
 template <class... Parts>
@@ -57,6 +64,13 @@ class InternalError : public Error {
  public:
   using Error::Error;
 };
+
+// The same, naming the value: fail_value("devices", "cpu:0", "cpu:N needs ...").
+template <class... Parts>
+[[noreturn]] void fail_value(const std::string& parameter, const std::string& value,
+                             const Parts&... parts) {
+  throw ParameterError(parameter, value, concat(parts...));
+}
 
 }  // namespace cudp
 

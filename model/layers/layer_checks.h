@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "model/rng.h"
 #include "runtime/error.h"
+#include "runtime/rng.h"
 #include "runtime/shape.h"
 
 namespace cudp::layers {

@@ -14,12 +14,12 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
+#include "checkpoint/checkpoint.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "tests/common/cli_run.h"
-#include "model/checkpoint.h"
-#include "model/json.h"
-#include "model/safetensors.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {
@@ -147,7 +147,10 @@ TEST_F(CheckpointCli, ResumeRefusesFlagsThatChangeTheNumbers) {
   const std::string half = path("h.safetensors");
   ASSERT_EQ(cli(train({{{"steps", "3"}, {"save", half}}})).status, 0);
   const std::vector<std::pair<FlagMap, std::string>> cases = {
-      {{{"lr", "0.1"}}, "saved with --lr 0.0500000007, this one has --lr 0.100000001"},
+      {{{"lr", "0.1"}},
+       "--resume " + half +
+           ": the run was saved with --lr 0.0500000007, this one has --lr "
+           "0.100000001"},
       {{{"seed", "3"}}, "--seed"},
       {{{"no-shuffle", ""}}, "--no-shuffle"},
       {{{"momentum", "0.5"}}, "--momentum"},
@@ -164,7 +167,8 @@ TEST_F(CheckpointCli, ResumeRefusesFlagsThatChangeTheNumbers) {
   std::filesystem::remove(optimizer_state_path(half));
   const CliRun lone = cli(train({{{"steps", "6"}, {"resume", half}}}));
   EXPECT_NE(lone.status, 0);
-  EXPECT_NE(lone.err.find("needs its optimizer state " + optimizer_state_path(half)),
+  EXPECT_NE(lone.err.find("--resume " + half + ": needs its optimizer state " +
+                          optimizer_state_path(half)),
             std::string::npos)
       << lone.err;
 }
@@ -204,12 +208,39 @@ TEST_F(CheckpointCli, FileDataTrainsEvaluatesAndRefusesAnotherShape) {
   EXPECT_NE(other.status, 0);
   EXPECT_NE(other.err.find("conv1.weight: expected 64x3x3x3, found 64x1x3x3"), std::string::npos)
       << other.err;
+  // The data and devices errors of the library name their flags (apps/flag_errors.h).
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"eval", "--init", w, "--devices", "cpu:x"}, "--devices cpu:x: cpu:N needs a device count"},
+      {{"eval", "--init", w, "--data", "mnist"}, "--data mnist: expected mnist:DIR"},
+      {{"train", "--data", data, "--mean", "0.1,0.2", "--steps", "1"},
+       "--mean: expected 1 value or 1 (one per channel of the images), found 2"},
+  };
+  for (const auto& [args, expected] : bad) {
+    const CliRun b = cli(args);
+    EXPECT_NE(b.status, 0) << expected;
+    EXPECT_NE(b.err.find(expected), std::string::npos) << "stderr: " << b.err;
+  }
+}
+
+TEST_F(CheckpointCli, TrainAndTestImagesOfTwoShapesNameTheDataFlag) {
+  test::write_idx_folder(folder_ / "m", 4, 2);
+  test::write_file(folder_ / "m" / "t10k-images-idx3-ubyte.gz",
+                   test::gzip_bytes(test::idx_bytes(0x803, {2, 8, 8}, test::sample_pixels(2, 64))));
+  const CliRun r = cli({"train", "--data", "mnist:" + path("m"), "--steps", "1"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--data mnist:" + path("m") +
+                       ": training images are 1x28x28 but test images are 1x8x8"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(CheckpointCli, MissingDataIsOneLineNamingThePackage) {
   const CliRun r = cli({"train", "--data", "fashion-mnist:" + path("none"), "--steps", "1"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("apt-get install dataset-fashion-mnist"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--data fashion-mnist:" + path("none") + ": the folder"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("or give fashion-mnist:DIR"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
 }
 

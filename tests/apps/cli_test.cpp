@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
-#include "tests/common/cli_run.h"
 #include "apps/flags.h"
 #include "apps/train_config.h"
-#include "model/safetensors.h"
+#include "io/safetensors.h"
+#include "tests/common/cli_run.h"
 
 namespace cudp {
 namespace {
@@ -52,12 +52,22 @@ TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
       {{"train", "--frobnicate"}, "unknown flag --frobnicate"},
       {{"train", "--input", "3x0x32"}, "--input: expected CxHxW with positive sizes"},
       {{"train", "--input", "3x32"}, "three sizes"},
-      {{"train", "--devices", "cuda"}, "no CUDA GPU"},
-      {{"train", "--devices", "cpu:0"}, "from 1 to 1024"},
+      {{"train", "--devices", "cuda"}, "--devices cuda: no CUDA GPU"},
+      {{"train", "--devices", "cpu:0"},
+       "--devices cpu:0: cpu:N needs a device count N from 1 to 1024"},
+      {{"train", "--devices", "tpu"}, "--devices tpu: unknown device spec"},
       {{"train", "--steps", "5", "--epochs", "2"}, "not both"},
       {{"train", "--batch"}, "expected a value"},
       {{"train", "--data", "imagenet"}, "--data: expected synthetic, random, fashion-mnist[:DIR]"},
       {{"train", "--data", "mnist:/nonexistent"}, "--data mnist:/nonexistent: the folder"},
+      {{"train", "--data", "mnist"}, "--data mnist: expected mnist:DIR"},
+      {{"train", "--data", "cifar10:"}, "--data: expected a folder after 'cifar10:'"},
+      {{"train", "--data", "synthetic:/x"}, "--data: synthetic is generated and takes no folder"},
+      {{"train", "--data", "mnist:/"}, "--data mnist:/: expected /train-"},
+      {{"train", "--data", "cifar10:/"},
+       "--data cifar10:/: expected the CIFAR-10 binary file /data_batch_1.bin"},
+      {{"train", "--drop-last", "--train-size", "8", "--batch", "16", "--steps", "1"},
+       "--drop-last: the training set has 8 samples, fewer than one batch of 16"},
       {{"train", "--mean", "0.5"}, "--mean/--std: only for file sets"},
       {{"train", "--data", "cifar10:/x", "--mean", "a,b"}, "--mean: expected a number"},
       {{"train", "--save-every", "5"}, "--save-every: needs --save PATH"},

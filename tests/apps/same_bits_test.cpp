@@ -20,9 +20,9 @@
 
 #include <gtest/gtest.h>
 
-#include "model/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/common/cli_run.h"
-#include "tests/model/test_files.h"
+#include "tests/common/test_files.h"
 
 namespace cudp {
 namespace {

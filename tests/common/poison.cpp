@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "model/rng.h"
+#include "runtime/rng.h"
 
 namespace cudp::test {
 

@@ -24,7 +24,7 @@
 
 #include "kernels/cross_entropy.h"
 #include "kernels/cuda/versions.h"
-#include "model/rng.h"
+#include "runtime/rng.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
 #include "tests/cuda/cuda_test.h"

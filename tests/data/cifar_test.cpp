@@ -1,10 +1,10 @@
 // CIFAR-10 binary files: records read in CHW order with their labels, several
 // files in order; partial records and bad labels refused with file and offset.
-#include "model/data/cifar.h"
+#include "data/cifar.h"
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

@@ -1,11 +1,11 @@
 // IDX and gzip: files read back exactly, plain and gzipped; every kind of bad
 // file is refused with a message that names the file, the offset, what was
 // expected and what was found (these run under ASan in CI: no bad read either).
-#include "model/data/idx.h"
+#include "data/idx.h"
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {

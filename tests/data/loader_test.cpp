@@ -1,11 +1,11 @@
 // BatchLoader: every sample once per epoch, file order with --no-shuffle, the
 // last partial batch kept or dropped, and a seek to a saved position that
 // continues with exactly the batches a straight run delivers.
-#include "model/data/loader.h"
+#include "data/loader.h"
 
 #include <algorithm>
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
 
 namespace cudp {
 namespace {
@@ -71,7 +71,8 @@ TEST(BatchLoader, DropLastSkipsThePartialBatch) {
   EXPECT_EQ(loader.batches_per_epoch(), 2);
   EXPECT_EQ(take(loader, 3, 2), (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {0, 1}}));
   EXPECT_EQ(loader.position().epoch, 1);
-  EXPECT_ERROR(BatchLoader(d, 6, 7, false, true), "5 samples, fewer than one batch of 6");
+  EXPECT_PARAMETER_ERROR(BatchLoader(d, 6, 7, false, true), "drop_last",
+                         "drop_last: the training set has 5 samples, fewer than one batch of 6");
 }
 
 TEST(BatchLoader, SeekContinuesExactlyAsAStraightRun) {

@@ -1,13 +1,13 @@
 // --data: parsing, loading generated MNIST-style and CIFAR-10 folders into
 // normalised Datasets, subsets, and the errors for a missing folder, a missing
 // file, a bad normalisation and images that do not fit the model.
-#include "model/data/sources.h"
+#include "data/sources.h"
 
 #include <cmath>
 
-#include "tests/data/expect_error.h"
+#include "tests/common/expect_error.h"
+#include "tests/common/test_files.h"
 #include "tests/data/make_files.h"
-#include "tests/model/test_files.h"
 
 namespace cudp {
 namespace {
@@ -24,29 +24,34 @@ TEST(DataSource, ParsesEveryForm) {
 }
 
 TEST(DataSource, RefusesBadForms) {
-  EXPECT_ERROR(parse_data_source("imagenet"), "--data: expected synthetic, random, fashion-mnist",
-               "found 'imagenet'");
-  EXPECT_ERROR(parse_data_source("mnist"), "--data mnist: expected mnist:DIR");
-  EXPECT_ERROR(parse_data_source("cifar10:"), "expected a folder after 'cifar10:'");
-  EXPECT_ERROR(parse_data_source("synthetic:/x"), "generated and takes no folder");
+  // The library's parameter is "data"; cudp prints it as --data (tests/apps).
+  EXPECT_PARAMETER_ERROR(parse_data_source("imagenet"), "data",
+                         "data: expected synthetic, random, fashion-mnist", "found 'imagenet'");
+  EXPECT_PARAMETER_ERROR(parse_data_source("mnist"), "data", "data mnist: expected mnist:DIR");
+  EXPECT_PARAMETER_ERROR(parse_data_source("cifar10:"), "data",
+                         "data: expected a folder after 'cifar10:'");
+  EXPECT_PARAMETER_ERROR(parse_data_source("synthetic:/x"), "data",
+                         "data: synthetic is generated and takes no folder");
 }
 
 TEST_F(Sources, MissingFolderNamesTheDebianPackage) {
   EXPECT_ERROR(load_file_data(parse_data_source("fashion-mnist:" + path("none")), {}), path("none"),
                "does not exist", "apt-get install dataset-fashion-mnist");
-  EXPECT_ERROR(load_file_data(parse_data_source("mnist:" + path("none")), {}),
-               "--data mnist:" + path("none"), "does not exist");
+  EXPECT_PARAMETER_ERROR(load_file_data(parse_data_source("mnist:" + path("none")), {}), "data",
+                         "data mnist:" + path("none") + ": the folder", "does not exist");
 }
 
 TEST_F(Sources, MissingFileNamesBothNamesTried) {
   test::write_idx_folder(folder_ / "m", 4, 2);
   std::filesystem::remove(folder_ / "m" / "t10k-labels-idx1-ubyte.gz");
-  EXPECT_ERROR(load_file_data(parse_data_source("mnist:" + path("m")), {}),
-               "t10k-labels-idx1-ubyte or ", "t10k-labels-idx1-ubyte.gz, found neither");
+  EXPECT_PARAMETER_ERROR(load_file_data(parse_data_source("mnist:" + path("m")), {}), "data",
+                         "data mnist:" + path("m") + ": expected ", "t10k-labels-idx1-ubyte or ",
+                         "t10k-labels-idx1-ubyte.gz, found neither");
   test::write_cifar_folder(folder_ / "c", 2, 2);
   std::filesystem::remove(folder_ / "c" / "data_batch_4.bin");
-  EXPECT_ERROR(load_file_data(parse_data_source("cifar10:" + path("c")), {}),
-               "data_batch_4.bin, found none");
+  EXPECT_PARAMETER_ERROR(load_file_data(parse_data_source("cifar10:" + path("c")), {}), "data",
+                         "data cifar10:" + path("c") + ": expected the CIFAR-10 binary file",
+                         "data_batch_4.bin, found none");
 }
 
 TEST_F(Sources, LoadsAnIdxFolderNormalised) {
@@ -86,16 +91,18 @@ TEST_F(Sources, TrainAndTestShapesMustAgree) {
   test::write_idx_folder(folder_ / "m", 4, 2);
   test::write_file(folder_ / "m" / "t10k-images-idx3-ubyte.gz",
                    test::gzip_bytes(test::idx_bytes(0x803, {2, 8, 8}, test::sample_pixels(2, 64))));
-  EXPECT_ERROR(load_file_data(parse_data_source("mnist:" + path("m")), {}),
-               "training images are 1x28x28 but test images are 1x8x8");
+  EXPECT_PARAMETER_ERROR(
+      load_file_data(parse_data_source("mnist:" + path("m")), {}), "data",
+      "data mnist:" + path("m") + ": training images are 1x28x28 but test images are 1x8x8");
 }
 
 TEST(Normalization, RefusesWrongCountsAndNonPositiveStd) {
   EXPECT_NO_THROW(check_normalization({{0.5f}, {0.2f, 0.3f, 0.4f}}, 3));
-  EXPECT_ERROR(check_normalization({{0.1f, 0.2f}, {1.0f}}, 3),
-               "--mean: expected 1 value or 3 (one per channel of the images), found 2");
-  EXPECT_ERROR(check_normalization({{0.0f}, {0.0f}}, 1), "--std: expected positive finite");
-  EXPECT_ERROR(check_normalization({{NAN}, {1.0f}}, 1), "--mean: expected finite");
+  EXPECT_PARAMETER_ERROR(check_normalization({{0.1f, 0.2f}, {1.0f}}, 3), "mean",
+                         "mean: expected 1 value or 3 (one per channel of the images), found 2");
+  EXPECT_PARAMETER_ERROR(check_normalization({{0.0f}, {0.0f}}, 1), "std",
+                         "std: expected positive finite");
+  EXPECT_PARAMETER_ERROR(check_normalization({{NAN}, {1.0f}}, 1), "mean", "mean: expected finite");
 }
 
 TEST(CheckInputMatches, NamesBothShapes) {

@@ -8,10 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "apps/cli.h"
-#include "tests/common/cli_run.h"
-#include "model/json.h"
+#include "io/json.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
+#include "tests/common/cli_run.h"
 
 namespace cudp {
 namespace {

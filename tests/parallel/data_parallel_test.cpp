@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/data/dataset.h"
+#include "data/dataset.h"
 #include "parallel/ddp.h"
 #include "runtime/error.h"
 #include "tests/common/tolerance.h"

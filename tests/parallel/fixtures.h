@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "model/models.h"
-#include "model/rng.h"
 #include "model/one_device_trainer.h"
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
+#include "runtime/rng.h"
 
 namespace cudp::test {
 

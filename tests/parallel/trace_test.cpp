@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/json.h"
+#include "io/json.h"
 #include "tests/parallel/fixtures.h"
 
 namespace cudp {

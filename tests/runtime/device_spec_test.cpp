@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "runtime/cuda_info.h"
 #include "runtime/error.h"
 
@@ -47,6 +51,25 @@ TEST(DeviceSpec, BadSpecsSayWhatWasWrong) {
   EXPECT_NE(error_of("cpu:-1", 0).find("found '-1'"), std::string::npos);
   EXPECT_NE(error_of("tpu:0", 0).find("unknown device spec"), std::string::npos);
   EXPECT_NE(error_of("", 0).find("unknown device spec"), std::string::npos);
+}
+
+// The library names its parameter and the spec, never a flag: apps/ prints --devices.
+TEST(DeviceSpec, ErrorsAreParameterErrorsForDevices) {
+  for (const auto& [spec, gpus] : std::vector<std::pair<std::string, int>>{
+           {"cuda", 0}, {"cuda:2", 2}, {"cuda:x", 1}, {"cpu:0", 0}, {"tpu", 0}}) {
+    try {
+      parse_device_spec(spec, gpus);
+      ADD_FAILURE() << spec << " was accepted";
+    } catch (const ParameterError& e) {
+      EXPECT_EQ(e.parameter(), "devices") << e.what();
+      EXPECT_EQ(e.value(), spec) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("devices " + spec + ": ", 0), 0u) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NE(error_of("cpu:0", 0).find("devices cpu:0: cpu:N needs a device count"),
+            std::string::npos);
+  EXPECT_NE(error_of("", 0).find("devices '': unknown device spec"), std::string::npos);
 }
 
 TEST(DeviceSpec, RealMachineDetectionNeverThrows) {

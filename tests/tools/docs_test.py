@@ -29,7 +29,7 @@ for name in tracked:
         continue
     if "../shared" in text:
         failures.append(f"{name}: names ../shared, which only the workplace has")
-for match in re.finditer(r"`((?:docs|bench|tools|parallel|runtime|kernels|model|apps|examples|fuzz)/[A-Za-z0-9_./-]+)`", readme):
+for match in re.finditer(r"`((?:docs|bench|tools|parallel|runtime|kernels|data|io|model|checkpoint|apps|examples|fuzz)/[A-Za-z0-9_./-]+)`", readme):
     if not (root / match.group(1)).exists():
         failures.append(f"README.md: names `{match.group(1)}`, which does not exist")
 for f in failures:
