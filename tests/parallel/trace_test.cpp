@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "io/json.h"
@@ -78,7 +80,11 @@ std::string trace_of(ParallelMode m, int devices, int64_t batch, int steps) {
   options.tracer = &tracer;
   auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
   for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
-  const std::string path = ::testing::TempDir() + "cudp_trace_test.json";
+  // One file per test and process: ctest -j runs the tests of this suite at once.
+  const std::string path =
+      concat(::testing::TempDir(), "cudp_trace_",
+             ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".", ::getpid(),
+             ".json");
   tracer.write(path);
   std::ifstream in(path);
   std::stringstream text;
