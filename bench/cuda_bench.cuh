@@ -1,7 +1,7 @@
 // The CUDA benchmark's harness: the GPU under test, device inputs filled from
 // bench_value, transfers, validation verdicts, and the timed loop.
 //
-// Timing method (DESIGN.md, "Performance method"): one non-blocking stream;
+// Timing method (docs/design.md, "Performance method"): one non-blocking stream;
 // before each timed iteration a memset of max(2 x L2, 64 MiB) evicts the
 // previous iteration's data from L2 (not timed); CUDA events around the work;
 // Google Benchmark gets each iteration's event time (UseManualTime). The

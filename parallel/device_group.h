@@ -6,7 +6,7 @@
 //   copy     the stream its INCOMING copies run on (copy_async pulls), so that
 //            copying chunk i+1 overlaps adding chunk i, as a GPU's copy engine
 //            overlaps its SMs;
-//   seed     seed + rank (DESIGN.md: each logical device has its own seed).
+//   seed     seed + global rank (docs/design.md: each logical device has its own seed).
 // On a CPU device each stream is one worker thread, and the ops it runs may
 // split their work over `threads` threads (Context::threads, --threads): cpu:2
 // on two cores is two devices of one thread each, `cpu` one device of two. Memory is allocated per

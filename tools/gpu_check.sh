@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/gpu_check.sh: the one script for a lent GPU (DESIGN.md, "When a GPU is lent").
+# tools/gpu_check.sh: the one script for a lent GPU (docs/design.md, "When a GPU is lent").
 #
 #   tools/gpu_check.sh BUILD_DIR [--full] [--dry-run]
 #

@@ -7,7 +7,7 @@ classes, SGD lr 0.001 momentum 0.9 (cudp train's defaults), at batch 32 and 128,
 on 1 thread and on all cores, each the median of 5 windows. One JSON object on
 stdout (and in --out).
 
-Run it with Debian's interpreter, which sees python3-torch (DESIGN.md):
+Run it with Debian's interpreter, which sees python3-torch (docs/design.md):
     /usr/bin/python3 bench/baselines/torch_cpu_step.py [--steps 20] [--out file.json]
     /usr/bin/python3 bench/baselines/torch_cpu_step.py --as-installed   # no tuning
 
