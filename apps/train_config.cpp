@@ -49,7 +49,11 @@ Flags train_flags() {
   Flags f("cudp train");
   f.add("model", "seed-pool", "model to train: seed-pool or seed (the article's Net as written)");
   f.add("input", "3x32x32", "sample shape CxHxW");
-  f.add("batch", "32", concat("batch size (--data fashion-mnist: ", kFashionBatch, ")"));
+  f.add("batch", "32",
+        concat("batch size (--data fashion-mnist: ", kFashionBatch, "): the global batch, split "
+               "as torch.chunk over every device, under mpirun every device of every rank in "
+               "rank order, each rank taking its devices' contiguous rows of the same shuffle "
+               "(no padding: not DistributedSampler)"));
   f.add("steps", "", "number of SGD steps (default: --epochs worth)");
   f.add("epochs", "2",
         concat("passes over the training set (ignored when --steps is given; --data "
