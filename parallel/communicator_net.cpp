@@ -50,7 +50,7 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   const bool mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
   Stream& net = net_stream();
   net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum] {
-    if (mpi_sum) return net_local_then_mpi(at, n, tag);
+    if (mpi_sum) return net_local_then_mpi(at, n);
     net_tree(at, n, tag, reduce, broadcast);
   });
   net.record(done);
@@ -99,8 +99,7 @@ void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, b
   }
 }
 
-void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n, int tag) {
-  (void)tag;
+void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n) {
   const Context host{cpu_device(0)};
   const int ranks = static_cast<int>(at.size());
   for (const auto& level : reduce_levels(ranks, plan_.algorithm(), 0))
