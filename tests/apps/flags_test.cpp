@@ -9,20 +9,12 @@
 #include "apps/flags.h"
 #include "apps/train_config.h"
 #include "runtime/error.h"
+#include "tests/common/expect_error.h"
 
 namespace cudp {
 namespace {
 
-// The message of the Error that `body` throws, or "" when it throws none.
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 std::string train_error(const std::vector<std::string>& args) {
   return error_of([&] { parse_train_config(args); });

@@ -49,16 +49,21 @@ def runs():
         yield name, flags.split(), int(resume)
 
 
-def checksum(path):
+def tensors(path):
+    """A safetensors file's tensors: {name: its bytes as stored}, metadata left out."""
     with open(path, "rb") as f:
         data = f.read()
     (length,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + length])
     body = data[8 + length:]
+    return {name: body[info["data_offsets"][0]:info["data_offsets"][1]]
+            for name, info in header.items() if name != "__metadata__"}
+
+
+def checksum(path):
     h = 0xcbf29ce484222325
-    for name in sorted(k for k in header if k != "__metadata__"):
-        begin, end = header[name]["data_offsets"]
-        for byte in name.encode() + body[begin:end]:
+    for name, data in sorted(tensors(path).items()):
+        for byte in name.encode() + data:
             h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
 

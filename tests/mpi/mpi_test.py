@@ -18,7 +18,6 @@ Open MPI refuses root without OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), and three ranks
 on two cores need --oversubscribe: both are set here.
 """
 import argparse
-import json
 import os
 import signal
 import struct
@@ -26,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps"))
+from same_bits import tensors  # noqa: E402  (the one safetensors reader of the tests)
 
 BASE = ("--input 3x16x16 --train-size 60 --test-size 12 --momentum 0.9 --threads 1").split()
 COMMON = BASE + "--lr 0.05 --log-every 100 --seed 5 --parallel ddp".split()
@@ -61,21 +63,6 @@ def check(ok, what, p=None):
         print("  stdout: " + p.stdout[-2000:])
         print("  stderr: " + p.stderr[-2000:])
     failures.append(what)
-
-
-def tensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    body = data[8 + length:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        out[name] = body[begin:end]
-    return out
 
 
 def same_tensors(a, b):
