@@ -71,6 +71,11 @@ Range BucketPlan::part(const Bucket& bucket, int ranks, int q) const {
   return split_range(bucket.count, ranks, q);
 }
 
+bool BucketPlan::net_parts(const Bucket& bucket) const {
+  return across_processes_ && options_.inter == InterProcess::Tree &&
+         bucket.count >= options_.split_bucket_floats;
+}
+
 bool BucketPlan::direct(int to, int from) const {
   return direct_.at(static_cast<std::size_t>(to)).at(static_cast<std::size_t>(from));
 }

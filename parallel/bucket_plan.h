@@ -11,7 +11,9 @@
 //                  to the communicator's net stream, which runs the SAME reduce
 //                  order over the global devices, each edge a local add when
 //                  both ends are in this process and a point-to-point transfer
-//                  between processes otherwise (communicator_net.cpp).
+//                  between processes otherwise (communicator_net.cpp); an
+//                  all-reduce of split_bucket_floats or more in parts, each
+//                  process summing 1/P of the elements (net_schedule.h).
 //           Parts  M ranks that all address each other's memory in place (CPU
 //                  devices; logical devices on one GPU), a bucket of
 //                  split_bucket_floats or more, direct reads: the bucket is cut
@@ -98,6 +100,9 @@ class BucketPlan {
 
   Route route(const Bucket& bucket, int ranks) const;
   Range part(const Bucket& bucket, int ranks, int q) const;  // Parts: rank q's elements
+  // Net route: an all-reduce of this bucket runs in parts, each process
+  // summing 1/P of it (communicator_net.cpp); the same bits as the tree.
+  bool net_parts(const Bucket& bucket) const;
   bool direct(int to, int from) const;  // an edge between these ranks adds in place
   std::vector<SgdPiece> sgd_pieces(const Bucket& bucket, int ranks, int owner) const;
 

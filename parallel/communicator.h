@@ -114,6 +114,7 @@ class Communicator {
   void run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
                bool broadcast, Event& done);
   void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast);
+  void net_parts(const std::vector<float*>& at, int64_t n, int tag);
   void net_local_then_mpi(const std::vector<float*>& at, int64_t n);
   float* staging(std::size_t slot, int64_t n);
   template <class Enqueue>

@@ -7,6 +7,9 @@
 //   both ends here     buffer[to] += buffer[from], the same add as in one process
 //   `from` here        send buffer[from] to the process that holds `to`
 //   `to` here          receive into a staging buffer, then buffer[to] += it
+// An all-reduce of a big bucket (the plan's net_parts) instead runs the same
+// adds in parts (net_schedule.h): each process sums 1/P of the elements, then
+// sends its part to every process, so no process waits while the root adds.
 // The transfers of a level are posted together and waited for together
 // (ProcessGroup::exchange); within a level a device is in one edge at most, so
 // a level's adds and sends touch disjoint buffers. The broadcast runs the
@@ -22,7 +25,9 @@
 
 #include "kernels/axpy.h"
 #include "parallel/communicator.h"
+#include "parallel/net_schedule.h"
 #include "runtime/error.h"
+#include "runtime/thread_pool.h"
 
 namespace cudp {
 
@@ -46,11 +51,14 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   std::vector<float*> at;
   for (float* b : buffers) at.push_back(b + bucket.offset);
   const int64_t n = bucket.count;
-  const int tag = bucket.id;
+  // One tag per bucket and exchange kind: tree levels, parts in, parts out.
+  const int tag = bucket.id * 3;
   const bool mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
+  const bool parts = reduce && broadcast && !mpi_sum && plan_.net_parts(bucket);
   Stream& net = net_stream();
-  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum] {
+  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts] {
     if (mpi_sum) return net_local_then_mpi(at, n);
+    if (parts) return net_parts(at, n, tag + 1);
     net_tree(at, n, tag, reduce, broadcast);
   });
   net.record(done);
@@ -97,6 +105,54 @@ void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, b
     }
     processes.exchange(transfers);
   }
+}
+
+void Communicator::net_parts(const std::vector<float*>& at, int64_t n, int tag) {
+  const DeviceLayout& layout = group_.layout();
+  ProcessGroup& processes = group_.processes();
+  const Context host{cpu_device(0)};
+  const int me = layout.rank(), P = layout.processes();
+  const NetSchedule schedule = net_schedule(reduce_levels(layout.total(), plan_.algorithm(), 0), layout);
+  auto local = [&](int global) { return at[static_cast<std::size_t>(layout.local_index(global))]; };
+  auto part = [&](int p) { return split_range(n, P, p); };
+  auto bytes = [](Range r) { return static_cast<std::size_t>(r.end - r.begin) * 4; };
+  for (const Edge& e : schedule.local_first)
+    if (layout.mine(e.to)) axpy(host, n, 1.0f, local(e.from), local(e.to));
+  // In: every input's part p, to process p; mine are used in place.
+  const Range own = part(me);
+  std::vector<float*> value(static_cast<std::size_t>(layout.total()), nullptr);
+  std::vector<Transfer> in;
+  std::size_t slot = 0;
+  for (const int d : schedule.inputs) {
+    if (layout.mine(d)) {
+      value[d] = local(d) + own.begin;
+      for (int q = 0; q < P; ++q)
+        if (q != me && bytes(part(q)) > 0)
+          in.push_back({q, tag, local(d) + part(q).begin, bytes(part(q)), true});
+    } else if (bytes(own) > 0) {
+      value[d] = staging(slot++, own.end - own.begin);
+      in.push_back({layout.owner(d), tag, value[d], bytes(own), false});
+    }
+  }
+  processes.exchange(in);
+  if (own.end > own.begin)
+    for (const Edge& e : schedule.per_part)
+      axpy(host, own.end - own.begin, 1.0f, value[e.from], value[e.to]);
+  // Out: part p's sum from process p into every process's first device, then
+  // from there to the process's other devices.
+  float* first = at[0];
+  if (bytes(own) > 0 && value[0] != first + own.begin)
+    std::memcpy(first + own.begin, value[0], bytes(own));
+  std::vector<Transfer> out;
+  for (int q = 0; q < P; ++q) {
+    if (q == me) continue;
+    if (bytes(own) > 0) out.push_back({q, tag + 1, first + own.begin, bytes(own), true});
+    if (bytes(part(q)) > 0)
+      out.push_back({q, tag + 1, first + part(q).begin, bytes(part(q)), false});
+  }
+  processes.exchange(out);
+  for (std::size_t l = 1; l < at.size(); ++l)
+    std::memcpy(at[l], first, static_cast<std::size_t>(n) * 4);
 }
 
 void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n) {

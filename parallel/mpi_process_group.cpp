@@ -4,8 +4,9 @@
 // talk apart: `host_` for the main thread's collectives (the layout, the
 // configuration check, each step's losses), `net_` for the communicator's net
 // stream (the buckets' point-to-point edges). Every request is non-blocking
-// and waited for by MPI_Testall with a sleep that doubles up to 1 ms: Open MPI's
-// blocking waits spin, and a spinning thread would take a core from compute.
+// and waited for by MPI_Testall with a sleep that doubles up to 100 us: Open
+// MPI's blocking waits spin, and a spinning thread would take a core from
+// compute; a longer sleep (1 ms before) added up to that much to every level.
 #include <mpi.h>
 #include <unistd.h>
 
@@ -140,7 +141,7 @@ class MpiProcesses final : public ProcessGroup {
                        what, peer >= 0 ? concat(" with rank ", peer) : std::string(" of every rank"),
                        ": a rank stopped or hangs (raise the limit for slow machines)");
       std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+      pause = std::min(pause * 2, std::chrono::microseconds(100));
     }
   }
 

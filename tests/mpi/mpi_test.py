@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps"))
 from same_bits import tensors  # noqa: E402  (the one safetensors reader of the tests)
 
-BASE = ("--input 3x16x16 --train-size 60 --test-size 12 --momentum 0.9 --threads 1").split()
+BASE = ("--train-size 60 --test-size 12 --momentum 0.9 --threads 1").split()
 COMMON = BASE + "--lr 0.05 --log-every 100 --seed 5 --parallel ddp".split()
 
 failures = []
@@ -83,11 +83,16 @@ def close_tensors(a, b, rtol=1e-5, atol=1e-7):
     return True, worst
 
 
-def train(args, tmp, name, flags, np_=0, mca=()):
+def train(args, tmp, name, flags, np_=0, mca=(), per_rank=None):
+    """per_rank: one list of extra flags per rank (mpirun's MPMD form, np_ ranks in all)."""
     path = os.path.join(tmp, name + ".safetensors")
-    cmd = (mpirun(args, np_) + list(mca) if np_ else []) + [args.cudp, "train"] + COMMON + flags
-    p = run(cmd + ["--save", path])
-    return p, path
+    if "--input" not in flags:
+        flags = ["--input", "3x16x16"] + flags
+    cmd = [args.cudp, "train"] + COMMON + flags + ["--save", path]
+    if per_rank:
+        apps = [["-np", "1"] + cmd + extra for extra in per_rank]
+        return run([args.mpirun, "--oversubscribe"] + sum((a + [":"] for a in apps), [])[:-1]), path
+    return run((mpirun(args, np_) + list(mca) if np_ else []) + cmd), path
 
 
 def optim(path):
@@ -105,9 +110,24 @@ def group_bits(args, tmp):
         ("np2xcpu2=cpu4 copy edges", 2, "cpu:2", "cpu:4",
          ["--batch", "9", "--steps", "3", "--edge", "copy", "--chunk-bytes", "4K"]),
     ]
+    # 3x32x32: seed-pool's fc1 (1.9M floats) is big enough for the parts
+    # schedule (parallel/net_schedule.h); the 3x16x16 cases run the tree.
+    parts = ["--input", "3x32x32", "--steps", "3"]
+    cases += [
+        ("parts:np2xcpu1=cpu2", 2, "cpu:1", "cpu:2", parts + ["--batch", "10"]),
+        ("parts:np2xcpu3=cpu6 uneven", 2, "cpu:3", "cpu:6", parts + ["--batch", "29"]),
+        ("parts:np3xcpu1=cpu3 idle", 3, "cpu:1", "cpu:3", parts + ["--batch", "2"]),
+        ("parts:cpu2+cpu1=cpu3", 2, ["cpu:2", "cpu:1"], "cpu:3", parts + ["--batch", "7"]),
+        ("cpu1+cpu2=cpu3", 2, ["cpu:1", "cpu:2"], "cpu:3", ["--batch", "7", "--steps", "3"]),
+    ]
     for name, np_, local, single, flags in cases:
-        p1, one = train(args, tmp, name.split()[0] + "-one", ["--devices", single] + flags)
-        pn, many = train(args, tmp, name.split()[0] + "-mpi", ["--devices", local] + flags, np_)
+        tag = name.split()[0]
+        p1, one = train(args, tmp, tag + "-one", ["--devices", single] + flags)
+        if isinstance(local, list):
+            pn, many = train(args, tmp, tag + "-mpi", flags, np_,
+                             per_rank=[["--devices", spec] for spec in local])
+        else:
+            pn, many = train(args, tmp, tag + "-mpi", ["--devices", local] + flags, np_)
         check(p1.returncode == 0, name + ": one process runs", p1)
         check(pn.returncode == 0, name + ": mpirun runs", pn)
         if p1.returncode or pn.returncode:
@@ -171,7 +191,7 @@ def group_resume(args, tmp):
 
 
 def group_faults(args, tmp):
-    base = [args.cudp, "train"] + BASE + ["--devices", "cpu:1", "--batch", "8", "--steps", "2"]
+    base = [args.cudp, "train"] + BASE + ["--input", "3x16x16", "--devices", "cpu:1", "--batch", "8", "--steps", "2"]
     cmd = [args.mpirun, "--oversubscribe", "-np", "1"] + base + ["--lr", "0.01", ":", "-np", "1"] + \
         base + ["--lr", "0.02"]
     p = run(cmd, timeout=120)
@@ -185,7 +205,7 @@ def group_faults(args, tmp):
     # A killed rank, then a stopped one (only the watchdog can see that).
     for how, sig, bound in (("killed", signal.SIGKILL, 60), ("stopped", signal.SIGSTOP, 60)):
         marker = str(7000 + sig)
-        long_run = [args.cudp, "train"] + BASE + [
+        long_run = [args.cudp, "train"] + BASE + ["--input", "3x16x16",
             "--parallel", "ddp", "--devices", "cpu:1", "--batch", "8", "--steps", "100000",
             "--seed", marker, "--timeout", "5", "--log-every", "1"]
         start = time.time()
