@@ -1,9 +1,9 @@
 // Subcommand dispatch and the one place errors become exit statuses.
 #include "apps/cli.h"
 
+#include "apps/flag_errors.h"
 #include "apps/launch.h"
 #include "parallel/process_group.h"
-#include "apps/flag_errors.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
@@ -16,7 +16,8 @@ const char* kUsage =
     "commands:\n"
     "  train     train a model on one device or several (cudp train --help)\n"
     "  eval      a weights file's test accuracy and confusion matrix (cudp eval --help)\n"
-    "  devices   list the CPU and CUDA devices of this machine\n";
+    "  devices   list the CPU and CUDA devices of this machine\n"
+    "  trace     merge the per-rank traces of an mpirun run into one (cudp trace --help)\n";
 
 }  // namespace
 
@@ -44,7 +45,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (several) fail("only `cudp train` runs under mpirun; run `cudp ", command, "` alone");
     if (command == "eval") return eval_command(rest, out);
     if (command == "devices") return devices_command(rest, out);
-    err << "cudp: unknown command '" << command << "' (commands: train, eval, devices)\n";
+    if (command == "trace") return trace_command(rest, out);
+    err << "cudp: unknown command '" << command << "' (commands: train, eval, devices, trace)\n";
     return 1;
   } catch (const ParameterError& e) {  // the library's parameter, named by its flag
     err << concat(rank, "cudp ", command, ": error: ", flag_error_message(e), "\n");

@@ -3,6 +3,7 @@
 //   cudp train [flags]     train a model (see `cudp train --help`)
 //   cudp eval --init PATH  a weights file's test accuracy and confusion matrix
 //   cudp devices           list the devices this machine offers
+//   cudp trace merge       the per-rank traces of an mpirun run as one file
 // run_cli returns the exit status: 0 on success, 1 with a one-line reason on
 // `err` for any error (bad flag, bad value, bad file, diverged training).
 // Under mpirun (main.cpp passes MPI's processes) only rank 0 writes `out`;
@@ -22,9 +23,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             ProcessGroup& processes);
 
-int train_command(const std::vector<std::string>& args, std::ostream& out,
-                  ProcessGroup& processes);
+int train_command(const std::vector<std::string>& args, std::ostream& out, ProcessGroup& processes);
 int eval_command(const std::vector<std::string>& args, std::ostream& out);
 int devices_command(const std::vector<std::string>& args, std::ostream& out);
+int trace_command(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace cudp

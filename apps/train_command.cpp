@@ -7,6 +7,10 @@
 // bitwise what model/one_device_trainer.h's OneDeviceTrainer computes (a test checks
 // it). The step line's `comm` is the time the first device spent in the
 // broadcast, gather, scatter and reduction phases, waiting for the others included.
+// Under mpirun every rank writes its own trace (--trace out.json: out.rank1.json)
+// with global device indices and a time origin taken right after a barrier
+// that every rank passes just before the first step, whether it traces or not
+// (--trace is not a shared setting), so `cudp trace merge` lines them up.
 // Batches come from a BatchLoader whose position (epoch, offset) is all a
 // checkpoint needs to resume on the next batch; the epoch's evaluation runs
 // before a --save-every checkpoint at the same step, so a resumed run's log
@@ -28,6 +32,7 @@
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
 #include "runtime/device_spec.h"
+#include "runtime/stream.h"
 
 namespace cudp {
 namespace {
@@ -109,6 +114,18 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
   if (!c.trace_path.empty()) row("trace", c.trace_path);
 }
 
+// One process's tracer, or one of several processes' (parallel/trace.h).
+std::unique_ptr<Tracer> make_tracer(ProcessGroup& processes, const DeviceGroup& group) {
+  std::vector<std::string> devices, names;
+  for (int r = 0; r < group.size(); ++r) {
+    devices.push_back(group[r].device.str());
+    names.push_back(group[r].name());
+  }
+  if (processes.size() == 1) return std::make_unique<Tracer>(names);
+  return std::make_unique<Tracer>(TraceProcess{processes.rank(), processes.size(), processes.host(),
+                                               group.layout().first(), devices});
+}
+
 // The progress line's running sums since the last one.
 struct Window {
   Clock::time_point start = Clock::now();
@@ -145,11 +162,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   if (several) group.join(processes);
   const std::string processes_row = several ? describe_processes(processes, group) : "";
   std::unique_ptr<Tracer> tracer;
-  if (!c.trace_path.empty()) {
-    std::vector<std::string> names;
-    for (int r = 0; r < group.size(); ++r) names.push_back(group[r].name());
-    tracer = std::make_unique<Tracer>(names);
-  }
+  if (!c.trace_path.empty()) tracer = make_tracer(processes, group);
   ParallelOptions options;
   options.mode = c.parallel;
   options.plan.algorithm = c.reduce;
@@ -201,6 +214,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   std::vector<float> x(static_cast<size_t>(c.batch * data.train.sample_numel()));
   std::vector<int32_t> y(static_cast<size_t>(c.batch));
   const char* test_name = files ? "test" : "held-out";
+  barrier(processes);  // the traces' common origin: every rank leaves it at about once
+  if (tracer && several) tracer->set_origin(host_microseconds());
   const auto start = Clock::now();
   auto epoch_start = start;  // training time only: set again after each evaluation
   Window window;

@@ -285,4 +285,44 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+void dump(const Value& value, std::string& out) {
+  switch (value.kind) {
+    case Kind::Null:
+      out += "null";
+      return;
+    case Kind::Bool:
+      out += value.boolean ? "true" : "false";
+      return;
+    case Kind::Number:
+      out += value.text;
+      return;  // the literal, as read
+    case Kind::String:
+      out += quote(value.text);
+      return;
+    case Kind::Array:
+      out += '[';
+      for (std::size_t i = 0; i < value.items.size(); ++i) {
+        if (i) out += ',';
+        dump(value.items[i], out);
+      }
+      out += ']';
+      return;
+    case Kind::Object:
+      out += '{';
+      for (std::size_t i = 0; i < value.members.size(); ++i) {
+        if (i) out += ',';
+        out += quote(value.members[i].first) + ':';
+        dump(value.members[i].second, out);
+      }
+      out += '}';
+      return;
+  }
+}
+
+std::string dump(const Value& value) {
+  std::string out;
+  dump(value, out);
+  return out;
+}
+
 }  // namespace cudp::json

@@ -1,4 +1,5 @@
-// A small strict JSON reader and a string quoter, for safetensors headers.
+// A small strict JSON reader, a writer and a string quoter, for safetensors
+// headers and cudp's own traces.
 //
 // Strict means RFC 8259 and nothing more: no comments, no trailing commas, no
 // NaN, no single quotes, no control characters inside strings, nothing after
@@ -34,6 +35,11 @@ struct Value {
 
 // Parses `text`; error offsets are reported as base_offset + index in text.
 Value parse(const std::string& text, const std::string& where, std::size_t base_offset = 0);
+
+// `value` as compact JSON, members in their order, numbers as their literal
+// text: dump(parse(t)) is t without its whitespace.
+std::string dump(const Value& value);
+void dump(const Value& value, std::string& out);  // appends
 
 // `s` as a JSON string literal, quotes included ("\"", "\\" and controls escaped).
 std::string quote(const std::string& s);

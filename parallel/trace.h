@@ -1,28 +1,43 @@
 // Tracer: a Chrome trace (Perfetto, chrome://tracing) of a data-parallel run.
 //
-// Layout: one process per logical device (pid = rank, named "rank 1 (cpu:1)")
-// with two threads, tid 0 "compute" and tid 1 "copy" (its incoming copies), so
-// one device is one lane group and overlapping copy and add never share a row.
-// Every event is a complete event (ph "X", ts/dur in microseconds). Names:
+// Layout: one process per logical device (pid = its index, named
+// "rank 1 (cpu:1)") with two threads, tid 0 "compute" and tid 1 "copy" (its
+// incoming copies), so one device is one lane group and overlapping copy and
+// add never share a row. Every event is a complete event (ph "X", ts/dur in
+// microseconds). Names:
 //   step, scatter, forward/<layer>, gather, loss, scatter_grad,
 //   backward/<layer>, join, sgd                         (compute lanes)
-//   broadcast                                           (ddp's compute lanes,
-//             its first step and the step after a resume)
+//   broadcast                                           (ddp only, every compute
+//             lane: before its first step or evaluation, and again after a
+//             resume; dp's replicate phase is copies with phase broadcast)
 //   peer_add, copy  with args {bytes, src, dst, phase}  (compute lanes: a
 //             bucket on the plan's Parts route, parallel/bucket_plan.h)
 //   copy  with args {bytes, src, dst, phase}            (copy lanes)
 //   peer_add  with args {bytes, src, dst, phase}        (copy lanes: a gradient
 //             bucket's reduce edge, reading the sender's buffer in place;
-//             with --edge copy a copy and an add per chunk instead)
-// src and dst are ranks; -1 is the host (the batch comes from host memory).
+//             with --edge copy a copy and an add {src, dst, phase} per chunk)
+//   send, recv, ...  with args {bytes, src, dst, peer}  (net lanes, below)
+// src and dst are devices; -1 is the host (the batch comes from host memory).
+//
+// One process of several (the TraceProcess constructor) writes a file that
+// `cudp trace merge` can join to the others (parallel/trace_merge.h): pids
+// and src/dst are GLOBAL device indices (process_group.h's DeviceLayout),
+// processes are named "rank 1 · device 2 (cpu:0) · host", a third thread,
+// tid 2 "net", holds the transfers to other processes (peer: their rank), and
+// a top-level "cudp" object says who wrote the file. Callers still pass local
+// device indices, and the Tracer adds the first global one; on the net lane
+// alone src and dst are passed global, since one end lives in another process.
 // Times come from TimeMarks: a steady clock on CPU devices, CUDA events on
-// GPUs. The decision a reader would get wrong: tracing costs nothing when off
+// GPUs, relative to the first event, or to set_origin()'s host time when
+// several processes must share one origin (apps/train_command.cpp).
+// The decision a reader would get wrong: tracing costs nothing when off
 // because every call site passes a Tracer* and `traced()` tests it for null
 // before building a name or a mark; the trainers never branch otherwise.
 #pragma once
 
 #include <cstdint>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,26 +46,41 @@
 
 namespace cudp {
 
-enum class Lane { Compute = 0, Copy = 1 };
+enum class Lane { Compute = 0, Copy = 1, Net = 2 };
 
+// Each field is written only when set: bytes >= 0, the others != kNone / null.
 struct TraceArgs {
   static constexpr int kNone = -2;
-  int64_t bytes = -1;  // -1: not a copy
+  int64_t bytes = -1;  // -1: moves no bytes
   int src = kNone, dst = kNone;
   const char* phase = nullptr;
+  int peer = kNone;  // the other process's rank (net lane)
+};
+
+// Who records a trace in a run of several processes.
+struct TraceProcess {
+  int rank = 0, ranks = 1;
+  std::string host;
+  int first_device = 0;              // global index of this process's device 0
+  std::vector<std::string> devices;  // local order: "cpu:0", ...
 };
 
 struct TraceRecord {
-  int rank = 0;
+  int rank = 0;  // the local device index given to span()
   Lane lane = Lane::Compute;
   std::string name;
-  double begin_us = 0, end_us = 0;  // relative to the first event
+  double begin_us = 0, end_us = 0;  // relative to the origin
   TraceArgs args;
 };
 
 class Tracer {
  public:
-  explicit Tracer(std::vector<std::string> device_names);  // one per rank
+  explicit Tracer(std::vector<std::string> device_names);  // one process: a name per device
+  explicit Tracer(TraceProcess process);                   // one of several
+
+  // Times from now on are relative to `host_us` (host_microseconds()), not to
+  // the first event: every process takes it right after one barrier.
+  void set_origin(double host_us);
 
   void span(int rank, Lane lane, std::string name, TimeMark begin, TimeMark end,
             TraceArgs args = {});
@@ -69,7 +99,15 @@ class Tracer {
     TimeMark begin, end;
     TraceArgs args;
   };
+  void write_metadata(std::ostream& out) const;
+  void write_event(std::ostream& out, const TraceRecord& r) const;
+  int global(int device) const { return process_.first_device + device; }
+
   std::vector<std::string> device_names_;
+  TraceProcess process_;
+  bool several_ = false;
+  bool has_origin_ = false;
+  double origin_us_ = 0;
   std::mutex mutex_;
   std::vector<Pending> pending_;
   std::vector<TraceRecord> done_;

@@ -4,17 +4,21 @@
     /usr/bin/python3 tools/plot_trace.py run.json step.png [--step N] [--title TEXT]
 
 The trace is the Chrome trace-event JSON of parallel/trace.cpp: one process per
-logical device (pid = rank), thread 0 its `compute` lane and thread 1 its `copy`
-lane, complete events ("ph": "X", ts/dur in microseconds) named by phase
+logical device (pid = its index), thread 0 its `compute` lane, thread 1 its
+`copy` lane and, in a trace of a run over several processes (one rank's file or
+`cudp trace merge`'s), thread 2 its `net` lane (transfers to other processes),
+complete events ("ph": "X", ts/dur in microseconds) named by phase
 (`forward/conv1`, `loss`, `sgd`, ...), the copies and adds (`copy`, `peer_add`)
 with args {bytes, src, dst, phase}; src -1 is the host. parallel/trace.h lists
 the names.
 
-The picture: one row per lane, rank 0 at the top; each span a bar coloured by
+The picture: one row per lane, device 0 at the top (the net lane is drawn, a
+third row per device, only when the step has net spans); each span a bar coloured by
 its phase (a copy or add by its `phase` argument, a layer by forward/backward;
 adds hatched), time in ms from the step's start; every copy between devices a
 thin arrow at its time from the source device's lane to the destination's (the
-host is the row above rank 0), its bytes written beside the larger ones, and
+host is the row above device 0; a transfer whose other end is in another
+process's file has no row to point to and gets no arrow), its bytes written beside the larger ones, and
 the legend giving each copy phase's bytes in the step. 1200 x 500 pixels.
 
 The decision a reader would get wrong: steps are not numbered in the trace.
@@ -35,7 +39,7 @@ import tempfile
 from collections import namedtuple
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 500, 100
-LANES = ("compute", "copy")
+LANES = ("compute", "copy", "net")
 # The phases in the order of a step, so that the legend reads like one.
 PHASE_COLOURS = {
     "step": "#eeeeee", "broadcast": "#8c564b", "scatter": "#17becf", "forward": "#1f77b4",
@@ -87,9 +91,9 @@ def read_trace(path):
             continue
         if not isinstance(event.get("name"), str):
             raise BadInput(f"{where}: expected a name string, found {kind(event.get('name'))}")
-        if not isinstance(pid, int) or pid < 0 or tid not in (0, 1):
-            raise BadInput(f"{where}: expected pid a rank >= 0 and tid 0 (compute) or 1 (copy), "
-                           f"found pid {pid!r}, tid {tid!r}")
+        if not isinstance(pid, int) or pid < 0 or tid not in (0, 1, 2):
+            raise BadInput(f"{where}: expected pid a device >= 0 and tid 0 (compute), 1 (copy) "
+                           f"or 2 (net), found pid {pid!r}, tid {tid!r}")
         if not is_number(event.get("ts")) or not is_number(event.get("dur")) or event["dur"] < 0:
             raise BadInput(f"{where}: expected numbers ts and dur >= 0, "
                            f"found ts {event.get('ts')!r}, dur {event.get('dur')!r}")
@@ -154,12 +158,13 @@ def draw(source, names, step_spans, k, step_count, title, plt):
 
     ranks = sorted({s.rank for s in step_spans} | set(names))
     host = any(s.src == -1 or s.dst == -1 for s in step_spans)
+    lanes = 3 if any(s.lane == 2 for s in step_spans) else 2  # the net lane when it is used
     rows = (["host"] if host else []) + [f"{names.get(r, f'rank {r}')}  {lane}"
-                                         for r in ranks for lane in LANES]
+                                         for r in ranks for lane in LANES[:lanes]]
     first = 1 if host else 0
 
     def row(rank, lane):
-        return first + 2 * ranks.index(rank) + lane if rank >= 0 else 0
+        return first + lanes * ranks.index(rank) + lane if rank >= 0 else 0
 
     duration = max(s.end for s in step_spans)
     figure = plt.figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
@@ -181,12 +186,12 @@ def draw(source, names, step_spans, k, step_count, title, plt):
                       fontsize=7.5, color="white", clip_on=True)
         if s.bytes is not None:
             moved[s.phase] = moved.get(s.phase, 0) + s.bytes
-    draw_copies(axes, step_spans, row, px_per_ms, extra)
+    draw_copies(axes, step_spans, row, set(ranks), px_per_ms, extra)
 
     axes.set_yticks(range(len(rows)), rows, fontsize=9)
     axes.set_ylim(len(rows) - 0.5, -0.5)  # rank 0 at the top
     for r in range(len(ranks)):  # a line between devices
-        axes.axhline(first + 2 * r - 0.5, color="#999999", linewidth=0.6)
+        axes.axhline(first + lanes * r - 0.5, color="#999999", linewidth=0.6)
     axes.set_xlim(-0.01 * duration, duration * 1.02)
     axes.set_xlabel("ms from the start of the step", fontsize=9)
     axes.tick_params(axis="x", labelsize=9)
@@ -200,15 +205,19 @@ def draw(source, names, step_spans, k, step_count, title, plt):
                          label="peer_add (hatched)"))
     figure.legend(handles=handles, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=9,
                   frameon=False, title="phase (bytes moved)", title_fontsize=9)
-    devices = [names.get(r, "").partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
+    devices = [names.get(r, "").partition("(")[2].partition(")")[0] or f"rank {r}" for r in ranks]
     figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
                     f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10)
     return figure
 
 
-def draw_copies(axes, step_spans, row, px_per_ms, extra):
-    """An arrow per copy between devices, from src's lane to dst's; the larger labelled."""
-    copies = [s for s in step_spans if s.bytes is not None and s.src != s.dst]
+def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra):
+    """An arrow per copy between drawn devices, from src's lane to dst's; the larger labelled."""
+    def has_row(device):
+        return device < 0 or device in drawn
+
+    copies = [s for s in step_spans if s.bytes is not None and s.src != s.dst
+              and has_row(s.src) and has_row(s.dst)]
     if not copies:
         return
     largest = max(s.bytes for s in copies)

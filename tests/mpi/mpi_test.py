@@ -13,11 +13,15 @@ GROUP is one of:
   faults  ranks with different settings are refused on every rank, naming the
           flag; dp under mpirun is refused; a killed rank and a stopped rank
           (the --timeout watchdog) end every rank non-zero within a bound
+  trace   each rank's --trace file merges (cudp trace merge) into one trace
+          with a lane per global device, grouped by rank, every event of both
+          ranks kept, and their steps on one time origin
 Exit status 0 when every check holds; each failure is printed with the command.
 Open MPI refuses root without OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), and three ranks
 on two cores need --oversubscribe: both are set here.
 """
 import argparse
+import json
 import os
 import signal
 import struct
@@ -249,15 +253,61 @@ def group_faults(args, tmp):
                   "stopped rank: the watchdog names --timeout: " + err.strip()[-300:])
 
 
+def group_trace(args, tmp):
+    trace, merged = os.path.join(tmp, "run.json"), os.path.join(tmp, "merged.json")
+    steps = 3
+    pn, _ = train(args, tmp, "traced", ["--devices", "cpu:2", "--batch", "12", "--steps",
+                                        str(steps), "--trace", trace], 2)
+    check(pn.returncode == 0, "mpirun -np 2 --trace runs", pn)
+    files = [os.path.join(tmp, "run.rank%d.json" % r) for r in (1, 0)]
+    if pn.returncode or not all(os.path.exists(f) for f in files):
+        check(False, "--trace: one file per rank")
+        return
+    p = run([args.cudp, "trace", "merge", "--output", merged] + files)
+    check(p.returncode == 0 and "merged 2 ranks (4 devices" in p.stdout, "cudp trace merge runs", p)
+    if p.returncode:
+        return
+    ranks = [json.load(open(f)) for f in reversed(files)]
+    document = json.load(open(merged))
+    events = document["traceEvents"]
+    check(len(events) == sum(len(r["traceEvents"]) for r in ranks),
+          "the merged trace keeps every event of both ranks (%d)" % len(events))
+    names = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+    host = ranks[0]["cudp"]["host"]
+    want = {g: "rank %d \u00b7 device %d (cpu:%d) \u00b7 %s" % (g // 2, g, g % 2, host)
+            for g in range(4)}
+    check(names == want, "one lane per global device, named by rank, device and host: %r" % names)
+    order = {e["pid"]: e["args"]["sort_index"] for e in events
+             if e["name"] == "process_sort_index"}
+    check(order == {g: g for g in range(4)}, "sorted by global device, so grouped by rank")
+    spans = [e for e in events if e.get("ph") == "X"]
+    check({e["pid"] for e in spans} == set(range(4)), "spans from every device of both ranks")
+    by_pid = {g: sorted((e["ts"], e["ts"] + e["dur"]) for e in spans
+                        if e["pid"] == g and e["name"] == "step") for g in range(4)}
+    check(all(len(v) == steps for v in by_pid.values()), "%d step spans per device" % steps)
+    # One origin: the ranks' all-reduce ties their steps together, so step k of a
+    # device of rank 0 overlaps step k of a device of rank 1; and the origin is the
+    # barrier before the first step, so neither rank's first event is at exactly 0
+    # as it would be from each file's own first event.
+    overlap = all(by_pid[0][k][0] < by_pid[2][k][1] and by_pid[2][k][0] < by_pid[0][k][1]
+                  for k in range(steps))
+    check(overlap, "step k of rank 0 and rank 1 overlap on the shared origin: %r" % by_pid)
+    firsts = [min(e["ts"] for e in r["traceEvents"] if e.get("ph") == "X") for r in ranks]
+    check(all(t > 0 for t in firsts) and all(r["cudp"]["origin"] == "shared" for r in ranks),
+          "times from the shared origin, not each file's first event: first spans at %r" % firsts)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cudp", required=True)
     parser.add_argument("--mpirun", default="mpirun")
-    parser.add_argument("group", choices=["bits", "resume", "faults"])
+    parser.add_argument("group", choices=["bits", "resume", "faults", "trace"])
     args = parser.parse_args()
     args.cudp = os.path.abspath(args.cudp)
     with tempfile.TemporaryDirectory() as tmp:
-        {"bits": group_bits, "resume": group_resume, "faults": group_faults}[args.group](args, tmp)
+        groups = {"bits": group_bits, "resume": group_resume, "faults": group_faults,
+                  "trace": group_trace}
+        groups[args.group](args, tmp)
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1

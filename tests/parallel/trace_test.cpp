@@ -1,6 +1,8 @@
 // The trace (parallel/trace.h): valid JSON, one process per device with a
 // compute and a copy lane, every phase present, and bytes on every copy that
-// add up to the closed forms of each phase.
+// add up to the closed forms of each phase; with --edge copy every add names
+// its edge; one process of several writes global pids, a net lane and the
+// "cudp" object, with times from the origin it was given.
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -12,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "io/json.h"
+#include "parallel/trace.h"
+#include "runtime/stream.h"
 #include "tests/parallel/fixtures.h"
 
 namespace cudp {
@@ -70,21 +74,19 @@ Parsed parse_trace(const std::string& text) {
   return p;
 }
 
-std::string trace_of(ParallelMode m, int devices, int64_t batch, int steps) {
+std::string trace_of(ParallelOptions options, int devices, int64_t batch, int steps) {
   const auto batches = test::make_batches(steps, batch, 61);
   DeviceGroup group(test::cpus(devices), 3);
   std::vector<std::string> names;
   for (int r = 0; r < devices; ++r) names.push_back(group[r].name());
   Tracer tracer(names);
-  ParallelOptions options = test::mode(m);
   options.tracer = &tracer;
   auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
   for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
   // One file per test and process: ctest -j runs the tests of this suite at once.
-  const std::string path =
-      concat(::testing::TempDir(), "cudp_trace_",
-             ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".", ::getpid(),
-             ".json");
+  const std::string path = concat(::testing::TempDir(), "cudp_trace_",
+                                  ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                  ".", ::getpid(), ".json");
   tracer.write(path);
   std::ifstream in(path);
   std::stringstream text;
@@ -96,15 +98,15 @@ std::string trace_of(ParallelMode m, int devices, int64_t batch, int steps) {
 TEST(Trace, DataParallelStepsAreValidJsonWithEveryPhaseAndByte) {
   const int devices = 3, steps = 2;
   const int64_t B = 7, params = 175434, classes = 10, sample = 3 * 8 * 8;
-  const Parsed p = parse_trace(trace_of(ParallelMode::DataParallel, devices, B, steps));
+  const Parsed p = parse_trace(trace_of(test::mode(ParallelMode::DataParallel), devices, B, steps));
   EXPECT_EQ(p.pids, (std::set<uint64_t>{0, 1, 2}));
   EXPECT_EQ(p.process_names.at(2), "rank 2 (cpu:2)");
   for (const char* name :
-       {"scatter", "forward/conv1", "forward/fc2", "gather", "loss", "scatter_grad",
-        "backward/fc2", "backward/conv1", "peer_add", "join", "sgd", "copy"})
+       {"scatter", "forward/conv1", "forward/fc2", "gather", "loss", "scatter_grad", "backward/fc2",
+        "backward/conv1", "peer_add", "join", "sgd", "copy"})
     EXPECT_GT(p.count.count(name), 0u) << name;
   EXPECT_EQ(p.count.at("step"), devices * steps);
-  EXPECT_EQ(p.count.at("sgd"), steps * 4);  // rank 0 only, one per bucket
+  EXPECT_EQ(p.count.at("sgd"), steps * 4);          // rank 0 only, one per bucket
   EXPECT_EQ(p.count.count("forward/flatten"), 0u);  // a reshape is no work
   EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
   EXPECT_EQ(p.copy_bytes.at("broadcast"), steps * (devices - 1) * params * 4);
@@ -117,14 +119,14 @@ TEST(Trace, DataParallelStepsAreValidJsonWithEveryPhaseAndByte) {
 TEST(Trace, DdpBroadcastsOnceAndAllReducesEveryStep) {
   const int devices = 4, steps = 2;
   const int64_t B = 9, params = 175434, sample = 3 * 8 * 8;  // 3,3,3 and an idle rank
-  const Parsed p = parse_trace(trace_of(ParallelMode::Distributed, devices, B, steps));
+  const Parsed p = parse_trace(trace_of(test::mode(ParallelMode::Distributed), devices, B, steps));
   EXPECT_EQ(p.pids, (std::set<uint64_t>{0, 1, 2, 3}));
   EXPECT_EQ(p.copy_bytes.at("broadcast"), (devices - 1) * params * 4);
   EXPECT_EQ(p.copy_bytes.at("all_reduce"), steps * 2 * (devices - 1) * params * 4);
   EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
   EXPECT_EQ(p.count.at("sgd"), devices * steps * 4);  // every replica, one per bucket
-  EXPECT_EQ(p.count.at("loss"), 3 * steps);       // the idle rank has no shard
-  EXPECT_EQ(p.count.at("join"), steps);  // rank 0 waits for the gradient buckets
+  EXPECT_EQ(p.count.at("loss"), 3 * steps);           // the idle rank has no shard
+  EXPECT_EQ(p.count.at("join"), steps);               // rank 0 waits for the gradient buckets
   // One in-place add per reduce edge and bucket (conv1, conv2, fc1, fc2): 3 edges for 4 ranks.
   EXPECT_EQ(p.count.at("peer_add"), steps * 4 * (devices - 1));
   EXPECT_EQ(p.count.count("gather"), 0u);
@@ -143,6 +145,121 @@ TEST(Trace, TracingChangesNoResult) {
   for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
   EXPECT_EQ(test::host_params(trainer->net()), plain.params);
   EXPECT_GT(tracer.records().size(), 20u);
+}
+
+TEST(Trace, EdgeCopyAddsNameTheirEdge) {
+  // Staged edges: a copy and an add per chunk; the add moves no bytes but says which edge.
+  ParallelOptions options = test::mode(ParallelMode::DataParallel);
+  options.plan.direct_reads = false;
+  options.plan.chunk_bytes = 4096;
+  const json::Value root = json::parse(trace_of(options, 3, 6, 1), "trace");
+  int adds = 0;
+  for (const json::Value& e : member(root, "traceEvents")->items) {
+    if (member(e, "name")->text != "add") continue;
+    ++adds;
+    const json::Value* args = member(e, "args");
+    ASSERT_NE(args, nullptr);
+    EXPECT_EQ(member(*args, "bytes"), nullptr) << "an add moves no bytes";
+    const uint64_t src = number(*args, "src"), dst = number(*args, "dst");
+    EXPECT_LT(src, 3u);
+    EXPECT_LT(dst, 3u);
+    EXPECT_NE(src, dst);
+    EXPECT_EQ(dst, number(e, "pid")) << "the receiver adds";
+    EXPECT_EQ(member(*args, "phase")->text, "reduce");
+  }
+  EXPECT_GT(adds, 2);
+}
+
+// One span on a fresh CPU stream, between two marks.
+void span_on(Tracer& tracer, Stream& stream, int device, Lane lane, const char* name,
+             TraceArgs args = {}) {
+  TimeMark begin = stream.mark();
+  stream.enqueue([] {});
+  tracer.span(device, lane, name, begin, stream.mark(), args);
+  stream.synchronize();
+}
+
+TEST(Trace, OneOfSeveralProcessesWritesGlobalDevicesANetLaneAndWhoWroteIt) {
+  Tracer tracer(TraceProcess{1, 3, "node-b", 2, {"cpu:0", "cpu:1"}});
+  Stream stream(cpu_device(0));
+  const double origin = host_microseconds();
+  tracer.set_origin(origin);
+  span_on(tracer, stream, 1, Lane::Compute, "step");
+  span_on(tracer, stream, 0, Lane::Copy, "copy", {64, -1, 1, "scatter"});
+  // A net span: src and dst global (device 1 is rank 0's), peer the other process.
+  span_on(tracer, stream, 0, Lane::Net, "recv", {400, 1, 2, "reduce", 0});
+  const double elapsed = host_microseconds() - origin;
+  const json::Value root = json::parse(tracer.json(), "trace");
+
+  const json::Value& who = *member(root, "cudp");
+  EXPECT_EQ(number(who, "rank"), 1u);
+  EXPECT_EQ(number(who, "ranks"), 3u);
+  EXPECT_EQ(number(who, "first_device"), 2u);
+  EXPECT_EQ(member(who, "host")->text, "node-b");
+  EXPECT_EQ(member(who, "origin")->text, "shared");
+  ASSERT_EQ(member(who, "devices")->items.size(), 2u);
+  EXPECT_EQ(member(who, "devices")->items[1].text, "cpu:1");
+
+  std::map<uint64_t, std::string> process_names;
+  std::map<std::pair<uint64_t, uint64_t>, std::string> thread_names;
+  std::map<std::string, const json::Value*> spans;
+  for (const json::Value& e : member(root, "traceEvents")->items) {
+    const std::string name = member(e, "name")->text;
+    const auto lane = std::make_pair(number(e, "pid"), number(e, "tid"));
+    if (name == "process_name")
+      process_names[lane.first] = member(*member(e, "args"), "name")->text;
+    if (name == "thread_name") thread_names[lane] = member(*member(e, "args"), "name")->text;
+    if (member(e, "ph")->text == "X") spans[name] = &e;
+  }
+  EXPECT_EQ(process_names,
+            (std::map<uint64_t, std::string>{{2, "rank 1 \u00b7 device 2 (cpu:0) \u00b7 node-b"},
+                                             {3, "rank 1 \u00b7 device 3 (cpu:1) \u00b7 node-b"}}));
+  EXPECT_EQ(thread_names.at({3, 2}), "net");
+  EXPECT_EQ(thread_names.size(), 6u);
+
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(number(*spans.at("step"), "pid"), 3u);
+  const json::Value& copy = *member(*spans.at("copy"), "args");
+  EXPECT_EQ(member(copy, "src")->text, "-1") << "the host stays -1";
+  EXPECT_EQ(number(copy, "dst"), 3u) << "local device 1 is global 3";
+  const json::Value& recv = *spans.at("recv");
+  EXPECT_EQ(number(recv, "pid"), 2u);
+  EXPECT_EQ(number(recv, "tid"), 2u);
+  const json::Value& net = *member(recv, "args");
+  EXPECT_EQ(number(net, "bytes"), 400u);
+  EXPECT_EQ(number(net, "src"), 1u) << "net src/dst are written as given";
+  EXPECT_EQ(number(net, "dst"), 2u);
+  EXPECT_EQ(number(net, "peer"), 0u);
+  for (const auto& [name, e] : spans) {  // from the origin, not from the first event
+    const double ts = std::stod(member(*e, "ts")->text);
+    EXPECT_GE(ts, 0.0) << name;
+    EXPECT_LE(ts, elapsed) << name;
+  }
+}
+
+TEST(Trace, OneProcessWritesNoNetLaneAndNoCudpObject) {
+  Tracer tracer({"rank 0 (cpu:0)"});
+  Stream stream(cpu_device(0));
+  span_on(tracer, stream, 0, Lane::Compute, "step");
+  const json::Value root = json::parse(tracer.json(), "trace");
+  EXPECT_EQ(member(root, "cudp"), nullptr);
+  int threads = 0;
+  for (const json::Value& e : member(root, "traceEvents")->items) {
+    threads += member(e, "name")->text == "thread_name";
+    if (member(e, "ph")->text == "X") {
+      EXPECT_EQ(member(e, "ts")->text, "0.000");
+    }
+  }
+  EXPECT_EQ(threads, 2);
+}
+
+TEST(Trace, AProcessOutsideItsRanksIsRefused) {
+  try {
+    Tracer tracer(TraceProcess{2, 2, "h", 0, {"cpu:0"}});
+    FAIL() << "rank 2 of 2 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a rank in 0..1"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

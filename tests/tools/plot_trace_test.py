@@ -3,12 +3,15 @@
 
 A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 becomes a
 1200 x 500 PNG whose lanes hold forward, backward and all_reduce bars, with no
-temporary file left beside it. Bad input (not a trace object, a truncated trace,
+temporary file left beside it. A rank's trace of a run over several processes,
+with a net lane (tid 2) whose transfers lead to a device in another file, is
+drawn with a third row per device. Bad input (not a trace object, a truncated trace,
 a step the trace does not hold) exits 1 with one line naming the file or the
 flag, no traceback, and leaves an existing PNG as it was.
 Run: /usr/bin/python3 tests/tools/plot_trace_test.py --cudp build/cudp
 """
 import argparse
+import json
 import os
 import struct
 import subprocess
@@ -68,6 +71,30 @@ class PlotTrace(unittest.TestCase):
                                          ("all_reduce", (0x2C, 0xA0, 0x2C), 20)):
                 found = counts.get(colour, 0)
                 self.assertGreaterEqual(found, least, f"{png}: {found} {phase} pixels in the lanes")
+
+    def test_a_net_lane_is_drawn_as_a_third_row(self):
+        # Rank 1's file of two: devices 1 and 2, a recv from rank 0's device 0 on device 1's net lane.
+        def meta(pid, name, tid=0, value=None):
+            key = "sort_index" if name == "process_sort_index" else "name"
+            return {"ph": "M", "name": name, "pid": pid, "tid": tid, "args": {key: value}}
+
+        events = []
+        for pid in (1, 2):
+            events += [meta(pid, "process_name", 0, f"rank 1 \u00b7 device {pid} (cpu:{pid - 1}) "
+                                                   "\u00b7 h"), meta(pid, "process_sort_index", 0, pid)]
+            events += [meta(pid, "thread_name", t, n) for t, n in enumerate(("compute", "copy", "net"))]
+            events.append({"ph": "X", "name": "step", "pid": pid, "tid": 0, "ts": 0, "dur": 900})
+        events.append({"ph": "X", "name": "recv", "pid": 1, "tid": 2, "ts": 100, "dur": 300,
+                       "args": {"bytes": 4096, "src": 0, "dst": 1, "peer": 0, "phase": "reduce"}})
+        events.append({"ph": "X", "name": "copy", "pid": 2, "tid": 1, "ts": 500, "dur": 100,
+                       "args": {"bytes": 4096, "src": 1, "dst": 2, "phase": "reduce"}})
+        with tempfile.TemporaryDirectory() as out:
+            trace, png = os.path.join(out, "run.rank1.json"), os.path.join(out, "step.png")
+            with open(trace, "w") as f:
+                json.dump({"cudp": {"rank": 1, "ranks": 2}, "traceEvents": events}, f)
+            run = self.plot(trace, png)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(png_size(png), (1200, 500))
 
     def test_bad_input_exits_1_naming_the_file_and_keeps_the_png(self):
         with tempfile.TemporaryDirectory() as out:
