@@ -130,8 +130,23 @@ std::unique_ptr<Tracer> make_tracer(ProcessGroup& processes, const DeviceGroup& 
 struct Window {
   Clock::time_point start = Clock::now();
   double loss = 0, comm = 0;
+  NetTime net;  // summed over the window's steps
   int64_t correct = 0, samples = 0, steps = 0;
 };
+
+void add(NetTime& sum, const NetTime& step) {
+  sum.busy_ms += step.busy_ms;
+  sum.exposed_ms += step.exposed_ms;
+}
+
+// " net 2.10 ms/step (81% hidden)": rank 0's time across processes.
+std::string net_column(const NetTime& net, int64_t steps) {
+  char text[64];
+  const double hidden = net.busy_ms > 0 ? net.hidden_ms() / net.busy_ms : 1.0;
+  std::snprintf(text, sizeof text, "  net %6.2f ms/step (%3.0f%% hidden)", net.busy_ms / steps,
+                100.0 * hidden);
+  return text;
+}
 
 }  // namespace
 
@@ -219,7 +234,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   const auto start = Clock::now();
   auto epoch_start = start;  // training time only: set again after each evaluation
   Window window;
-  int64_t samples = 0;
+  NetTime run_net;  // every step's, for the summary
+  int64_t samples = 0, run_steps = 0;
   EvalStats tested;
   bool evaluated = false;
   while (state.step < total_steps) {
@@ -231,6 +247,9 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
     samples += n;
     window.loss += s.loss;
     window.comm += trainer->last_communication_ms();
+    add(window.net, trainer->last_net_time());
+    add(run_net, trainer->last_net_time());
+    ++run_steps;
     window.correct += s.correct;
     window.samples += n;
     ++window.steps;
@@ -248,17 +267,21 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
                     static_cast<long long>(state.step), static_cast<long long>(total_steps), loss,
                     percent(accuracy).c_str(), 1000.0 * elapsed / window.steps,
                     window.samples / elapsed, window.comm / window.steps);
-      out << line << "\n" << std::flush;
-      log.write(JsonLine()
-                    .add("event", std::string("step"))
-                    .add("step", state.step)
-                    .add("epoch", epoch)
-                    .add("lr", static_cast<double>(trainer->optimizer().options().lr))
-                    .add("loss", loss)
-                    .add("accuracy", accuracy)
-                    .add("ms_per_step", 1000.0 * elapsed / window.steps)
-                    .add("samples_per_s", window.samples / elapsed)
-                    .add("comm_ms_per_step", window.comm / window.steps));
+      out << line << (several ? net_column(window.net, window.steps) : "") << "\n" << std::flush;
+      JsonLine entry;
+      entry.add("event", std::string("step"))
+          .add("step", state.step)
+          .add("epoch", epoch)
+          .add("lr", static_cast<double>(trainer->optimizer().options().lr))
+          .add("loss", loss)
+          .add("accuracy", accuracy)
+          .add("ms_per_step", 1000.0 * elapsed / window.steps)
+          .add("samples_per_s", window.samples / elapsed)
+          .add("comm_ms_per_step", window.comm / window.steps);
+      if (several)
+        entry.add("net_ms_per_step", window.net.busy_ms / window.steps)
+            .add("net_exposed_ms_per_step", window.net.exposed_ms / window.steps);
+      log.write(entry);
       window = Window();
     }
     const bool last = state.step == total_steps;
@@ -301,6 +324,12 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
     out << "; " << test_name << " accuracy " << percent(tested.accuracy()) << ", loss "
         << std::setprecision(4) << tested.loss;
   out << "\n";
+  if (several && run_steps > 0)
+    out << "across processes: " << std::setprecision(2) << run_net.busy_ms / run_steps
+        << " ms/step in collectives on rank 0 (transfers, their adds, waits for the other ranks), "
+        << run_net.exposed_ms / run_steps << " ms/step of it exposed (" << std::setprecision(0)
+        << 100.0 * (run_net.busy_ms > 0 ? run_net.hidden_ms() / run_net.busy_ms : 1.0)
+        << "% hidden behind backward and SGD)\n";
   if (tracer) {
     tracer->write(c.trace_path);
     out << "wrote the trace of " << state.step << " steps to " << c.trace_path << "\n";

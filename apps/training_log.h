@@ -2,7 +2,9 @@
 //
 //   {"event":"start", "model":..., "data":..., "batch":..., "steps":..., ...}
 //   {"event":"step", "step":20, "epoch":1, "lr":..., "loss":..., "accuracy":..., "ms_per_step":...,
-//    "samples_per_s":..., "comm_ms_per_step":...}          one per progress line
+//    "samples_per_s":..., "comm_ms_per_step":...}          one per progress line;
+//    under mpirun also "net_ms_per_step", "net_exposed_ms_per_step" (model/trainer.h's
+//    NetTime of rank 0)
 //   {"event":"epoch", "step":..., "epoch":1, "test_loss":..., "test_accuracy":...,
 //    "complete":true, "epoch_s":..., "eval_s":...}          one per epoch, and one at
 //                                                           the end of a run that stops mid-epoch

@@ -34,6 +34,15 @@ struct EvalStats {
   double accuracy() const { return samples ? static_cast<double>(correct) / samples : 0.0; }
 };
 
+// Across processes (mpirun), one step's transfers between processes and the
+// adds between them: busy, their wall time on this process's net stream;
+// exposed, how long this process's first device waited for them. The rest
+// (hidden) ran while backward and SGD did. Zero in one process.
+struct NetTime {
+  double busy_ms = 0, exposed_ms = 0;
+  double hidden_ms() const { return busy_ms > exposed_ms ? busy_ms - exposed_ms : 0; }
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
@@ -45,6 +54,7 @@ class Trainer {
   virtual void set_lr(float lr) = 0;
   // Milliseconds the last step's first device waited on communication (0 alone).
   virtual double last_communication_ms() const { return 0; }
+  virtual NetTime last_net_time() const { return {}; }
 };
 
 // Rows of host_logits [n, classes] whose first maximum (torch.argmax) is the label.

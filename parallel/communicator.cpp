@@ -238,7 +238,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   CUDP_ASSERT(o.ranks > 0 && rank < o.ranks);
   if (o.reduced_on_compute) return s.wait(*o.ready[static_cast<std::size_t>(rank)]);
-  if (o.route == Route::Net) return s.wait(event(o.reduced, 0));
+  if (o.route == Route::Net) return wait_net(s, &event(o.reduced, 0));
   if (o.route == Route::Whole) {
     if (&s != &group_[rank].copy) s.wait(event(o.reduced, rank));
     return;
@@ -253,7 +253,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
 void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0 || rank >= sent.ranks) return;
-  if (sent.route == Route::Net) return s.wait(event(sent.done, 0));
+  if (sent.route == Route::Net) return wait_net(s, &event(sent.done, 0));
   if (sent.route == Route::Whole) {
     if (rank != 0) s.wait(event(sent.done, rank));
     return;
@@ -265,7 +265,7 @@ void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
 void Communicator::await_sent(const Bucket& bucket, Range piece, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0) return;
-  if (sent.route == Route::Net) return s.wait(event(sent.done, 0));
+  if (sent.route == Route::Net) return wait_net(s, &event(sent.done, 0));
   for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q) {
     if (sent.route == Route::Parts) {
       const Range part = plan_.part(bucket, sent.ranks, q);
@@ -287,7 +287,7 @@ void Communicator::finish(const Bucket& bucket, int ranks) {
   for (int r = 0; r < ranks; ++r) {
     Stream& s = group_[r].compute;
     for (int q = 0; q < took_part; ++q) s.wait_for(group_[q].copy);
-    if (net_) s.wait_for(*net_);
+    if (net_) wait_net(s, nullptr);
     if (sent.route == Route::Parts)
       for (int q = 0; q < sent.ranks; ++q)
         if (q != r) s.wait(sent.done[static_cast<std::size_t>(q)]);
@@ -314,7 +314,7 @@ void Communicator::join(int ranks) {
   if (tracer_ || clock_) begin = group_[0].compute.mark();
   for (int r = 0; r < ranks; ++r) {
     group_[r].compute.wait_for(group_[r].copy);
-    if (net_) group_[r].compute.wait_for(*net_);
+    if (net_) wait_net(group_[r].compute, nullptr);
   }
   if (!begin.valid()) return;
   TimeMark end = group_[0].compute.mark();

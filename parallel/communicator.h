@@ -26,15 +26,19 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "model/trainer.h"
 #include "parallel/bucket_plan.h"
 #include "parallel/device_group.h"
 #include "parallel/trace.h"
 #include "runtime/memory.h"
 
 namespace cudp {
+
+struct NetSpans;  // communicator_net.cpp
 
 // Time a root's compute stream spent communicating; read after synchronizing.
 class CommClock {
@@ -45,6 +49,23 @@ class CommClock {
 
  private:
   std::vector<std::pair<TimeMark, TimeMark>> spans_;
+};
+
+// One step's NetTime (model/trainer.h) of the Net route: busy, the wall time of
+// the net stream's closures; exposed, the waits of the first compute stream on
+// them. The net worker adds busy time while the host queues waits, so it is
+// kept under a lock; read after synchronizing.
+class NetClock {
+ public:
+  void add_busy(double us);
+  void add_wait(TimeMark begin, TimeMark end);
+  NetTime take();
+  void discard() { take(); }
+
+ private:
+  std::mutex mutex_;
+  double busy_us_ = 0;
+  std::vector<std::pair<TimeMark, TimeMark>> waits_;
 };
 
 class Communicator {
@@ -69,6 +90,9 @@ class Communicator {
 
   const BucketPlan& plan() const { return plan_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+  // The last step's time across processes (zero in one process); resets it.
+  NetTime take_net_time() { return net_clock_.take(); }
+  void discard_net_time() { net_clock_.discard(); }
   // The host waits for the net stream (Net route); rethrows its error.
   void synchronize();
   void drain() noexcept;
@@ -113,10 +137,14 @@ class Communicator {
   Stream& net_stream();
   void run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
                bool broadcast, Event& done);
-  void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast);
-  void net_parts(const std::vector<float*>& at, int64_t n, int tag);
-  void net_local_then_mpi(const std::vector<float*>& at, int64_t n);
+  void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast,
+                NetSpans& spans);
+  void net_parts(const std::vector<float*>& at, int64_t n, int tag, NetSpans& spans);
+  void net_local_then_mpi(const std::vector<float*>& at, int64_t n, NetSpans& spans);
   float* staging(std::size_t slot, int64_t n);
+  // s waits for `done` (a net event) or for the whole net stream; timed as
+  // exposed when s is the first device's compute stream.
+  void wait_net(Stream& s, Event* done);
   template <class Enqueue>
   void on_compute(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue);
   Event& event(std::vector<Event>& events, int rank);
@@ -130,6 +158,7 @@ class Communicator {
   std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
   std::vector<Event> now_;                         // ready_now's, per rank
   std::unique_ptr<Stream> net_;                    // Net route: made on first use
+  NetClock net_clock_;
   std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
 };
 

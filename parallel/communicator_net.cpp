@@ -21,6 +21,9 @@
 // `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
 // --inter allreduce instead reduces inside the process, lets MPI sum across
 // processes in its own order, and broadcasts inside: not bitwise one process's.
+// Time: each closure adds its wall time to the NetClock (busy), and the first
+// compute stream's waits on the net are marked (exposed); with a tracer each
+// closure is a span on the net lane with its exchanges and adds inside it.
 #include <cstring>
 
 #include "kernels/axpy.h"
@@ -30,6 +33,71 @@
 #include "runtime/thread_pool.h"
 
 namespace cudp {
+
+void NetClock::add_busy(double us) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  busy_us_ += us;
+}
+
+void NetClock::add_wait(TimeMark begin, TimeMark end) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  waits_.emplace_back(std::move(begin), std::move(end));
+}
+
+NetTime NetClock::take() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  NetTime t;
+  t.busy_ms = busy_us_ / 1000;
+  for (const auto& [begin, end] : waits_) t.exposed_ms += elapsed_ms(begin, end);
+  busy_us_ = 0;
+  waits_.clear();
+  return t;
+}
+
+// The net lane's spans inside one collective, timed on the host: the closure
+// runs on the net stream's own worker thread. Without a tracer, just the work.
+struct NetSpans {
+  Tracer* tracer;
+  void exchange(ProcessGroup& processes, const std::vector<Transfer>& transfers,
+                const char* phase) {
+    if (!tracer || transfers.empty()) return processes.exchange(transfers);
+    const double begin = host_microseconds();
+    processes.exchange(transfers);
+    TraceArgs args;
+    args.bytes = 0;
+    args.phase = phase;
+    for (const Transfer& t : transfers) {
+      args.bytes += static_cast<int64_t>(t.bytes);
+      args.peer = args.peer == TraceArgs::kNone || args.peer == t.peer ? t.peer : -1;
+    }
+    if (args.peer == -1) args.peer = TraceArgs::kNone;  // several peers
+    tracer->host_span(0, Lane::Net, "exchange", begin, host_microseconds(), args);
+  }
+  template <class Adds>
+  void adds(int64_t bytes, const char* phase, Adds&& run) {
+    if (!tracer) return run();
+    const double begin = host_microseconds();
+    run();
+    TraceArgs args;
+    args.bytes = bytes;
+    args.phase = phase;
+    tracer->host_span(0, Lane::Net, "add", begin, host_microseconds(), args);
+  }
+};
+
+void Communicator::wait_net(Stream& s, Event* done) {
+  const bool timed = &s == &group_[0].compute;
+  TimeMark begin;
+  if (timed) begin = s.mark();
+  if (done)
+    s.wait(*done);
+  else
+    s.wait_for(*net_);
+  if (!timed) return;
+  TimeMark end = s.mark();
+  if (tracer_) tracer_->span(0, Lane::Compute, "net_wait", begin, end);
+  net_clock_.add_wait(std::move(begin), std::move(end));
+}
 
 Stream& Communicator::net_stream() {
   if (!net_) net_ = std::make_unique<Stream>(cpu_device(0), 1);
@@ -55,17 +123,32 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   const int tag = bucket.id * 3;
   const bool mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
   const bool parts = reduce && broadcast && !mpi_sum && plan_.net_parts(bucket);
+  const char* name = mpi_sum ? "allreduce" : !reduce ? "broadcast" : broadcast ? "all_reduce" : "reduce";
+  Tracer* tracer = tracer_;  // as when queued: evaluation runs untraced
+  const int id = bucket.id;
   Stream& net = net_stream();
-  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts] {
-    if (mpi_sum) return net_local_then_mpi(at, n);
-    if (parts) return net_parts(at, n, tag + 1);
-    net_tree(at, n, tag, reduce, broadcast);
+  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts, name, tracer, id] {
+    const double begin = host_microseconds();
+    NetSpans spans{tracer};
+    if (mpi_sum)
+      net_local_then_mpi(at, n, spans);
+    else if (parts)
+      net_parts(at, n, tag + 1, spans);
+    else
+      net_tree(at, n, tag, reduce, broadcast, spans);
+    const double end = host_microseconds();
+    net_clock_.add_busy(end - begin);
+    if (!tracer) return;
+    TraceArgs args;
+    args.bytes = n * 4;
+    args.bucket = id;
+    tracer->host_span(0, Lane::Net, name, begin, end, args);
   });
   net.record(done);
 }
 
 void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce,
-                            bool broadcast) {
+                            bool broadcast, NetSpans& spans) {
   const DeviceLayout& layout = group_.layout();
   ProcessGroup& processes = group_.processes();
   const Context host{cpu_device(0)};
@@ -87,8 +170,11 @@ void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, b
           adds.emplace_back(local(e.to), received);
         }
       }
-      processes.exchange(transfers);
-      for (const auto& [sum, received] : adds) axpy(host, n, 1.0f, received, sum);
+      spans.exchange(processes, transfers, "reduce");
+      if (adds.empty()) continue;
+      spans.adds(static_cast<int64_t>(adds.size() * bytes), "reduce", [&] {
+        for (const auto& [sum, received] : adds) axpy(host, n, 1.0f, received, sum);
+      });
     }
   }
   if (!broadcast) return;
@@ -103,11 +189,12 @@ void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, b
       else if (to)
         transfers.push_back({layout.owner(e.from), tag, local(e.to), bytes, false});
     }
-    processes.exchange(transfers);
+    spans.exchange(processes, transfers, "broadcast");
   }
 }
 
-void Communicator::net_parts(const std::vector<float*>& at, int64_t n, int tag) {
+void Communicator::net_parts(const std::vector<float*>& at, int64_t n, int tag,
+                             NetSpans& spans) {
   const DeviceLayout& layout = group_.layout();
   ProcessGroup& processes = group_.processes();
   const Context host{cpu_device(0)};
@@ -134,10 +221,12 @@ void Communicator::net_parts(const std::vector<float*>& at, int64_t n, int tag) 
       in.push_back({layout.owner(d), tag, value[d], bytes(own), false});
     }
   }
-  processes.exchange(in);
+  spans.exchange(processes, in, "reduce_scatter");
   if (own.end > own.begin)
-    for (const Edge& e : schedule.per_part)
-      axpy(host, own.end - own.begin, 1.0f, value[e.from], value[e.to]);
+    spans.adds(static_cast<int64_t>(schedule.per_part.size() * bytes(own)), "reduce_scatter", [&] {
+      for (const Edge& e : schedule.per_part)
+        axpy(host, own.end - own.begin, 1.0f, value[e.from], value[e.to]);
+    });
   // Out: part p's sum from process p into every process's first device, then
   // from there to the process's other devices.
   float* first = at[0];
@@ -150,17 +239,25 @@ void Communicator::net_parts(const std::vector<float*>& at, int64_t n, int tag) 
     if (bytes(part(q)) > 0)
       out.push_back({q, tag + 1, first + part(q).begin, bytes(part(q)), false});
   }
-  processes.exchange(out);
+  spans.exchange(processes, out, "all_gather");
   for (std::size_t l = 1; l < at.size(); ++l)
     std::memcpy(at[l], first, static_cast<std::size_t>(n) * 4);
 }
 
-void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n) {
+void Communicator::net_local_then_mpi(const std::vector<float*>& at, int64_t n,
+                                      NetSpans& spans) {
   const Context host{cpu_device(0)};
   const int ranks = static_cast<int>(at.size());
   for (const auto& level : reduce_levels(ranks, plan_.algorithm(), 0))
     for (const Edge& e : level) axpy(host, n, 1.0f, at[e.from], at[e.to]);
+  const double begin = host_microseconds();
   group_.processes().all_reduce_sum(at[0], static_cast<std::size_t>(n));
+  if (spans.tracer) {
+    TraceArgs args;
+    args.bytes = n * 4;
+    args.phase = "MPI_Allreduce";
+    spans.tracer->host_span(0, Lane::Net, "exchange", begin, host_microseconds(), args);
+  }
   for (const auto& level : broadcast_levels(ranks, plan_.algorithm(), 0))
     for (const Edge& e : level)
       std::memcpy(at[e.to], at[e.from], static_cast<std::size_t>(n) * 4);

@@ -41,6 +41,7 @@ class DistributedTrainer final : public ParallelTrainer {
     for (auto& sgd : sgds_) sgd->set_lr(lr);
   }
   double last_communication_ms() const override { return replicas_.last_communication_ms(); }
+  NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
   DeviceGroup& group() override { return replicas_.group(); }
   // Throws cudp::Error naming the first rank and parameter element that differ from rank 0.

@@ -179,6 +179,8 @@ void ReplicaSet::finish_step() {
   comm_.synchronize();
   if (tracer_) tracer_->flush();
   communication_ms_ = clock_.take_ms();
+  net_time_ = comm_.take_net_time();
+  if (tracer_ && group_.spans_processes()) tracer_->add_net_time(net_time_.busy_ms, net_time_.exposed_ms);
 }
 
 void ReplicaSet::forward(int r, int64_t N, std::function<void(std::size_t)> before_layer) {
@@ -265,6 +267,7 @@ EvalStats ReplicaSet::evaluate(const Dataset& data, int64_t batch,
       self->tracer_ = tracer;
       self->comm_.set_tracer(tracer);
       self->clock_.discard();
+      self->comm_.discard_net_time();
     }
   } untraced{this, tracer_};
   tracer_ = nullptr;

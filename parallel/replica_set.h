@@ -92,6 +92,7 @@ class ReplicaSet {
   // ...queue each phase, and wait for all of it here (span "step").
   void finish_step();
   double last_communication_ms() const { return communication_ms_; }
+  NetTime last_net_time() const { return net_time_; }
 
   // Queued on rank r's compute stream. before_layer(i), when given, runs on the
   // host before layer i is queued (dp waits there for that layer's parameters).
@@ -139,6 +140,7 @@ class ReplicaSet {
   std::vector<TimeMark> step_begin_;
   int64_t steps_ = 0;
   double communication_ms_ = 0;
+  NetTime net_time_;
 };
 
 template <class Body>

@@ -59,6 +59,25 @@ void Tracer::span(int rank, Lane lane, std::string name, TimeMark begin, TimeMar
   pending_.push_back({rank, lane, std::move(name), std::move(begin), std::move(end), args});
 }
 
+void Tracer::host_span(int rank, Lane lane, std::string name, double begin_us, double end_us,
+                       TraceArgs args) {
+  TraceRecord r;
+  r.rank = rank;
+  r.lane = lane;
+  r.name = std::move(name);
+  r.begin_us = begin_us;
+  r.end_us = std::max(begin_us, end_us);
+  r.args = args;
+  std::lock_guard<std::mutex> lock(mutex_);
+  done_.push_back(std::move(r));
+}
+
+void Tracer::add_net_time(double busy_ms, double exposed_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  net_busy_ms_ += busy_ms;
+  net_exposed_ms_ += exposed_ms;
+}
+
 void Tracer::flush() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (Pending& p : pending_) {
@@ -128,6 +147,7 @@ void Tracer::write_event(std::ostream& out, const TraceRecord& r) const {
   if (a.src != TraceArgs::kNone) field("src") << device(a.src);
   if (a.dst != TraceArgs::kNone) field("dst") << device(a.dst);
   if (a.peer != TraceArgs::kNone) field("peer") << a.peer;
+  if (a.bucket != TraceArgs::kNone) field("bucket") << a.bucket;
   if (a.phase) field("phase") << json::quote(a.phase);
   out << (*comma ? "}}" : "}");
 }
@@ -142,7 +162,11 @@ std::string Tracer::json() {
         << ",\"first_device\":" << process_.first_device << ",\"devices\":[";
     for (std::size_t d = 0; d < process_.devices.size(); ++d)
       out << (d ? "," : "") << json::quote(process_.devices[d]);
-    out << "],\"origin\":\"" << (has_origin_ ? "shared" : "first event") << "\"},";
+    char net[160];
+    std::snprintf(net, sizeof net, "{\"busy_ms\":%.3f,\"exposed_ms\":%.3f,\"hidden_ms\":%.3f}",
+                  net_busy_ms_, net_exposed_ms_, std::max(0.0, net_busy_ms_ - net_exposed_ms_));
+    out << "],\"origin\":\"" << (has_origin_ ? "shared" : "first event") << "\",\"net\":" << net
+        << "},";
   }
   out << "\"traceEvents\":[\n";
   write_metadata(out);

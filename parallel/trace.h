@@ -16,7 +16,17 @@
 //   peer_add  with args {bytes, src, dst, phase}        (copy lanes: a gradient
 //             bucket's reduce edge, reading the sender's buffer in place;
 //             with --edge copy a copy and an add {src, dst, phase} per chunk)
-//   send, recv, ...  with args {bytes, src, dst, peer}  (net lanes, below)
+//   net_wait                                            (compute lane of this
+//             process's first device: its compute waiting for the transfers
+//             between processes, the exposed part of them; several processes)
+//   all_reduce, reduce, broadcast, allreduce  with args {bytes, bucket}
+//             (net lane: one collective over the processes, the closure of the
+//             communicator's net stream; allreduce is MPI's own, --inter allreduce)
+//   exchange  with args {bytes, peer, phase}             (net lane, inside those:
+//             one level's transfers, posted and waited for together; bytes sent
+//             plus received; peer when all go to one process)
+//   add  with args {bytes, phase}                       (net lane: the sums the
+//             net stream computes between exchanges)
 // src and dst are devices; -1 is the host (the batch comes from host memory).
 //
 // One process of several (the TraceProcess constructor) writes a file that
@@ -24,7 +34,9 @@
 // and src/dst are GLOBAL device indices (process_group.h's DeviceLayout),
 // processes are named "rank 1 · device 2 (cpu:0) · host", a third thread,
 // tid 2 "net", holds the transfers to other processes (peer: their rank), and
-// a top-level "cudp" object says who wrote the file. Callers still pass local
+// a top-level "cudp" object says who wrote the file and, in "net", how long
+// the transfers between processes took and how much of it was exposed (the
+// totals of the summary line, set_net_time()). Callers still pass local
 // device indices, and the Tracer adds the first global one; on the net lane
 // alone src and dst are passed global, since one end lives in another process.
 // Times come from TimeMarks: a steady clock on CPU devices, CUDA events on
@@ -55,6 +67,7 @@ struct TraceArgs {
   int src = kNone, dst = kNone;
   const char* phase = nullptr;
   int peer = kNone;  // the other process's rank (net lane)
+  int bucket = kNone;
 };
 
 // Who records a trace in a run of several processes.
@@ -84,6 +97,12 @@ class Tracer {
 
   void span(int rank, Lane lane, std::string name, TimeMark begin, TimeMark end,
             TraceArgs args = {});
+  // A span timed on the host (host_microseconds()), by work that runs on a
+  // host thread of its own, like the net stream's closures; any thread.
+  void host_span(int rank, Lane lane, std::string name, double begin_us, double end_us,
+                 TraceArgs args = {});
+  // The run's totals across processes, written in the "cudp" object.
+  void add_net_time(double busy_ms, double exposed_ms);
   // Turns pending marks into times; every stream they were recorded on must be
   // synchronized. Trainers call it at the end of each step.
   void flush();
@@ -108,6 +127,7 @@ class Tracer {
   bool several_ = false;
   bool has_origin_ = false;
   double origin_us_ = 0;
+  double net_busy_ms_ = 0, net_exposed_ms_ = 0;
   std::mutex mutex_;
   std::vector<Pending> pending_;
   std::vector<TraceRecord> done_;

@@ -15,7 +15,9 @@ GROUP is one of:
           (the --timeout watchdog) end every rank non-zero within a bound
   trace   each rank's --trace file merges (cudp trace merge) into one trace
           with a lane per global device, grouped by rank, every event of both
-          ranks kept, and their steps on one time origin
+          ranks kept, and their steps on one time origin; each rank's net lane
+          holds every bucket's all-reduce, and its hidden/exposed totals equal
+          its spans and rank 0's printed summary
 Exit status 0 when every check holds; each failure is printed with the command.
 Open MPI refuses root without OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), and three ranks
 on two cores need --oversubscribe: both are set here.
@@ -23,6 +25,7 @@ on two cores need --oversubscribe: both are set here.
 import argparse
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -295,6 +298,59 @@ def group_trace(args, tmp):
     firsts = [min(e["ts"] for e in r["traceEvents"] if e.get("ph") == "X") for r in ranks]
     check(all(t > 0 for t in firsts) and all(r["cudp"]["origin"] == "shared" for r in ranks),
           "times from the shared origin, not each file's first event: first spans at %r" % firsts)
+    for rank, r in enumerate(ranks):
+        check_net_time(r, rank, steps)
+    check_net_report(pn.stdout, ranks[0]["cudp"]["net"], steps)
+
+
+def check_net_time(rank_trace, rank, steps):
+    """The net lane: every bucket all-reduced once a step (the broadcast once),
+    each exchange inside a collective, and the "net" totals equal to its spans:
+    busy to the collectives, exposed to the net_wait spans of the first device."""
+    spans = [e for e in rank_trace["traceEvents"] if e.get("ph") == "X"]
+    first = rank_trace["cudp"]["first_device"]
+    net = [e for e in spans if e["tid"] == 2]
+    collectives = [e for e in net if e["name"] in ("all_reduce", "broadcast", "reduce")]
+    buckets = {}
+    for e in collectives:
+        if e["name"] == "all_reduce":
+            buckets[e["args"]["bucket"]] = buckets.get(e["args"]["bucket"], 0) + 1
+    check(len(buckets) > 1 and set(buckets.values()) == {steps},
+          "rank %d: every bucket all-reduced once per step: %r" % (rank, buckets))
+    check([e["name"] for e in collectives].count("broadcast") == 1,
+          "rank %d: ddp's first broadcast is one net collective" % rank)
+    inside = all(any(c["ts"] - 0.002 <= x["ts"] and x["ts"] + x["dur"] <= c["ts"] + c["dur"] + 0.002
+                     for c in collectives) for x in net if x["name"] in ("exchange", "add"))
+    check(inside and any(x["name"] == "exchange" for x in net),
+          "rank %d: each exchange and add lies inside a collective" % rank)
+    totals = rank_trace["cudp"]["net"]
+    busy = sum(e["dur"] for e in collectives) / 1000
+    exposed = sum(e["dur"] for e in spans if e["name"] == "net_wait" and e["pid"] == first) / 1000
+    check(abs(totals["busy_ms"] - busy) < 0.01 and abs(totals["exposed_ms"] - exposed) < 0.01
+          and 0 <= totals["hidden_ms"] <= totals["busy_ms"],
+          "rank %d: net totals %r are the spans' (busy %.3f, exposed %.3f)" % (rank, totals, busy,
+                                                                           exposed))
+
+
+def check_net_report(stdout, totals, steps):
+    """Rank 0 prints, per progress line and at the end, what its trace totals say."""
+    lines = [l for l in stdout.splitlines() if l.startswith("step ")]
+    check(lines and all(" net " in l and "% hidden)" in l for l in lines),
+          "every progress line has the net column: %r" % lines)
+    summary = [l for l in stdout.splitlines() if l.startswith("across processes: ")]
+    if not summary:
+        check(False, "the summary says how much communication was hidden: " + stdout[-400:])
+        return
+    m = re.match(r"across processes: ([0-9.]+) ms/step in collectives on rank 0 \(.*\), "
+                 r"([0-9.]+) ms/step of it exposed \(([0-9]+)% hidden", summary[0])
+    if not m:
+        check(False, "the summary's form: " + summary[0])
+        return
+    busy, exposed, hidden = float(m.group(1)), float(m.group(2)), int(m.group(3))
+    want_hidden = 100 * totals["hidden_ms"] / totals["busy_ms"] if totals["busy_ms"] else 100
+    check(abs(busy - totals["busy_ms"] / steps) < 0.006 and
+          abs(exposed - totals["exposed_ms"] / steps) < 0.006 and abs(hidden - want_hidden) <= 0.51,
+          "the summary's figures are the trace's per step: %r against %r" % (summary[0], totals))
 
 
 def main():

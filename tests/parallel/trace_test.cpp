@@ -237,6 +237,45 @@ TEST(Trace, OneOfSeveralProcessesWritesGlobalDevicesANetLaneAndWhoWroteIt) {
   }
 }
 
+// The net stream's closures time themselves on the host: their spans land
+// where the host clock says, beside marks of the same origin, with the bucket;
+// and the "cudp" object carries the run's net totals as given.
+TEST(Trace, HostTimedNetSpansShareTheOriginAndTheTotalsAreWritten) {
+  Tracer tracer(TraceProcess{0, 2, "node-a", 0, {"cpu:0"}});
+  Stream stream(cpu_device(0));
+  const double origin = host_microseconds();
+  tracer.set_origin(origin);
+  TraceArgs args;
+  args.bytes = 4096;
+  args.bucket = 2;
+  tracer.host_span(0, Lane::Net, "all_reduce", origin + 1000, origin + 3500, args);
+  tracer.host_span(0, Lane::Net, "backwards", origin + 10, origin + 5, {});  // clamped
+  tracer.add_net_time(2.5, 0.75);
+  tracer.add_net_time(1.5, 0.25);
+  const json::Value root = json::parse(tracer.json(), "trace");
+  const json::Value& net = *member(*member(root, "cudp"), "net");
+  EXPECT_EQ(member(net, "busy_ms")->text, "4.000");
+  EXPECT_EQ(member(net, "exposed_ms")->text, "1.000");
+  EXPECT_EQ(member(net, "hidden_ms")->text, "3.000");
+  int found = 0;
+  for (const json::Value& e : member(root, "traceEvents")->items) {
+    if (member(e, "ph")->text != "X") continue;
+    const std::string name = member(e, "name")->text;
+    EXPECT_EQ(number(e, "tid"), 2u) << name;
+    if (name == "all_reduce") {
+      ++found;
+      EXPECT_EQ(member(e, "ts")->text, "1000.000");
+      EXPECT_EQ(member(e, "dur")->text, "2500.000");
+      EXPECT_EQ(number(*member(e, "args"), "bucket"), 2u);
+      EXPECT_EQ(number(*member(e, "args"), "bytes"), 4096u);
+    } else {
+      ++found;
+      EXPECT_EQ(member(e, "dur")->text, "0.000") << "an end before the begin is clamped";
+    }
+  }
+  EXPECT_EQ(found, 2);
+}
+
 TEST(Trace, OneProcessWritesNoNetLaneAndNoCudpObject) {
   Tracer tracer({"rank 0 (cpu:0)"});
   Stream stream(cpu_device(0));
