@@ -22,10 +22,11 @@ void add_data_flags(Flags& f) {
   f.add("mean", "0", "file sets: subtract this after x/255 (one value, or one per channel: a,b,c)");
   f.add("std", "1", "file sets: then divide by this (one value, or one per channel)");
   f.add("train-size", "4096",
-        "generated sets: training samples; file sets: use only the first N (default: all)");
+        "training samples: a generated set's count, or a file set's first N (default: 4096 "
+        "generated, all of a file set)");
   f.add("test-size", "1024",
-        "generated sets: held-out samples; file sets: use only the first N test samples "
-        "(default: all)");
+        "held-out samples: a generated set's count, or a file set's first N test samples "
+        "(default: 1024 generated, all of a file set)");
 }
 
 std::vector<float> parse_channel_values(const std::string& text, const std::string& flag) {

@@ -25,10 +25,10 @@ namespace {
 Flags eval_flags() {
   Flags f("cudp eval");
   f.add("init", "", "the weights (safetensors) to evaluate; required");
-  f.add("model", "seed-pool", "model the weights belong to (default: the file's metadata)");
-  f.add("input", "3x32x32", "generated sets: sample shape CxHxW (default: the file's metadata)");
+  f.add("model", "seed-pool", "model the weights belong to (default: the file's metadata, else seed-pool)");
+  f.add("input", "3x32x32", "generated sets: sample shape CxHxW (default: the file's metadata, else 3x32x32)");
   add_data_flags(f);
-  f.add("seed", "0", "generated sets: their seed (default: the file's metadata)");
+  f.add("seed", "0", "generated sets: their seed (default: the file's metadata, else 0)");
   f.add("batch", "256", "samples per forward pass");
   f.add("devices", "cpu", "the one device to run on: cpu or cuda:I");
   f.add_bool("help", "print this help");

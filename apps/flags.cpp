@@ -140,7 +140,9 @@ std::string Flags::help() const {
     std::string left = "  --" + name + (f.is_bool ? "" : " VALUE");
     if (left.size() < 26) left.resize(26, ' ');
     out << left << " " << f.help;
-    if (!f.is_bool)
+    // A help line that explains its own default (it depends on the data, the
+    // file, the cores) is not given a second one.
+    if (!f.is_bool && f.help.find("(default") == std::string::npos)
       out << " (default: " << (f.default_value.empty() ? "none" : f.default_value) << ")";
     out << "\n";
   }

@@ -43,6 +43,31 @@ TEST(Cli, HelpListsEveryFlagWithItsDefault) {
   EXPECT_NE(r.out.find("(default: 0.9)"), std::string::npos);
 }
 
+// A flag whose help explains its default (--train-size, --threads, --steps)
+// once said it twice: "(default: all) (default: 4096)".
+TEST(Cli, EveryHelpLineStatesItsDefaultOnce) {
+  for (const char* command : {"train", "eval"}) {
+    const CliRun r = cli({command, "--help"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream lines(r.out);
+    int flags = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("  --", 0) != 0) continue;
+      ++flags;
+      const std::size_t first = line.find("(default");
+      if (line.find(" VALUE") != std::string::npos && line.find(" VALUE") < 30) {
+        EXPECT_NE(first, std::string::npos) << command << ": " << line;
+      }
+      if (first != std::string::npos) {
+        EXPECT_EQ(line.find("(default", first + 1), std::string::npos) << command << ": " << line;
+      }
+    }
+    EXPECT_GT(flags, 5) << command;
+  }
+  const CliRun r = cli({"train", "--help"});
+  EXPECT_NE(r.out.find("(default: 4096 generated, all of a file set)"), std::string::npos);
+}
+
 TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"train", "--batch", "0"}, "--batch: expected a positive integer, found '0'"},
