@@ -63,7 +63,7 @@ std::string percent(double fraction) {
 
 void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net,
                   const DataSplit& data, int64_t total_steps, int64_t steps_per_epoch,
-                  const std::string& processes) {
+                  const std::string& processes, const BucketPlan& plan) {
   auto row = [&out](const char* key, const std::string& value) {
     out << "  " << std::left << std::setw(12) << key << value << "\n";
   };
@@ -83,7 +83,8 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
   if (!processes.empty())
     row("parallel", concat(parallel_mode_name(c.parallel), ", reduce ",
                            reduce_algorithm_name(c.reduce), ", across processes ",
-                           inter_process_name(c.inter), ", timeout ", c.timeout_s, " s"));
+                           inter_process_name(c.inter), ", timeout ", c.timeout_s, " s",
+                           c.textbook ? ", textbook" : ""));
   else if (c.devices.size() == 1)
     row("parallel", "none (one device)");
   else
@@ -94,7 +95,16 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
                c.parallel == ParallelMode::DataParallel
                    ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
                    : std::string(),
-               c.check_replicas ? ", replicas checked" : ""));
+               c.check_replicas ? ", replicas checked" : "", c.textbook ? ", textbook" : ""));
+  if (!processes.empty() || c.devices.size() > 1)
+    row("buckets", concat(plan.buckets().size(),
+                          c.textbook ? (c.parallel == ParallelMode::DataParallel
+                                            ? " (textbook: the whole buffer)"
+                                            : concat(" (textbook: DDP's reducer, cap ",
+                                                     c.bucket_cap_bytes, " bytes, first ",
+                                                     plan.options().first_bucket_bytes, ")"))
+                                     : std::string(" (one per layer with parameters)"),
+                          ", in backward order: ", describe_buckets(plan, net)));
   row("batch", std::to_string(c.batch));
   row("schedule", concat(total_steps, " steps (", steps_per_epoch, " per epoch)"));
   row("optimizer",
@@ -184,6 +194,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   options.plan.chunk_bytes = c.chunk_bytes;
   options.plan.direct_reads = c.direct_edges;
   options.plan.inter = c.inter;
+  options.plan.textbook = c.textbook;
+  options.plan.bucket_cap_bytes = c.bucket_cap_bytes;
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer.get();
@@ -210,7 +222,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
            ": give a larger --steps or --epochs (the total)");
     loader.seek(state.loader);
   }
-  print_config(out, c, *net, data, total_steps, steps_per_epoch, processes_row);
+  print_config(out, c, *net, data, total_steps, steps_per_epoch, processes_row, trainer->plan());
   if (state.step > 0)
     out << "resumed at step " << state.step << " (epoch " << state.loader.epoch + 1 << ", sample "
         << state.loader.offset << " of its order)\n";

@@ -99,6 +99,15 @@ Flags train_flags() {
         "reduce edges: direct (one add in place, where the two devices can address each "
         "other's memory: CPU devices, one GPU, GPUs with peer access) or copy (chunked copy "
         "into the receiver's scratch, then add)");
+  f.add_bool("textbook",
+             "run the step as PyTorch does, with the same bits as the default and the same "
+             "--reduce: dp as nn.DataParallel (broadcast the whole buffer, the whole backward, "
+             "one reduce by copy then add, star unless --reduce is given, SGD on the first "
+             "device), ddp as DDP's reducer (buckets of --bucket-cap-mb, last parameters first, "
+             "each all-reduced once its last gradient is ready)");
+  f.add("bucket-cap-mb", "25",
+        "ddp --textbook: a bucket's size cap in MiB, PyTorch's bucket_cap_mb (its first bucket "
+        "is 1 MiB)");
   f.add("output-device", "",
         "dp: device that gathers the outputs and computes the loss "
         "(default: the first)");
@@ -275,12 +284,30 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   c.inter = parse_inter_process(f.str("inter"));
   c.timeout_s = f.non_negative_number("timeout");
   if (c.timeout_s < 1) fail("--timeout: expected at least 1 second, found ", f.str("timeout"));
+  c.textbook = f.boolean("textbook");
+  const bool textbook_dp = c.textbook && c.parallel == ParallelMode::DataParallel;
+  if (textbook_dp && !f.given("reduce")) f.set_default("reduce", "star");  // torch's comm
+  if (textbook_dp && !f.given("edge")) f.set_default("edge", "copy");    // .to(), then add
   c.reduce = parse_reduce_algorithm(f.str("reduce"));
   c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
   const std::string edge = f.str("edge");
   if (edge != "direct" && edge != "copy")
     fail("--edge: expected direct or copy, found '", edge, "'");
   c.direct_edges = edge == "direct";
+  if (textbook_dp && c.direct_edges)
+    fail("--edge direct: --textbook dp reduces as nn.DataParallel does, each gradient copied to "
+         "the receiver, then added (--edge copy)");
+  if (f.given("bucket-cap-mb")) {
+    if (!c.textbook || c.parallel != ParallelMode::Distributed)
+      fail("--bucket-cap-mb: needs --textbook --parallel ddp (the default buckets are one per "
+           "layer, dp's textbook bucket is the whole buffer)");
+    const double mb = f.number("bucket-cap-mb");
+    if (!(mb > 0) || mb > 1024 * 1024)
+      fail("--bucket-cap-mb: expected a size above 0 and at most 1048576 MiB, found '",
+           f.str("bucket-cap-mb"), "'");
+    // PyTorch: int(bucket_cap_mb * 1024 * 1024), at least one byte here.
+    c.bucket_cap_bytes = std::max<std::size_t>(1, static_cast<std::size_t>(mb * 1024 * 1024));
+  }
   if (f.given("output-device"))
     c.output_rank = parse_output_device(f.str("output-device"), c.devices, c.devices_spec);
   if (c.output_rank != 0 && c.parallel != ParallelMode::DataParallel)
@@ -304,7 +331,7 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
        {"model", "input", "batch", "steps", "epochs", "lr", "momentum", "dampening",
         "weight-decay", "nesterov", "lr-milestones", "lr-gamma", "seed", "data", "mean", "std",
         "train-size", "test-size", "no-shuffle", "drop-last", "parallel", "reduce", "inter",
-        "chunk-bytes", "edge", "check-replicas", "save-every", "init", "resume"})
+        "chunk-bytes", "edge", "textbook", "bucket-cap-mb", "check-replicas", "save-every", "init", "resume"})
     c.shared_settings.emplace_back(flag, f.str(flag));
   return c;
 }

@@ -44,6 +44,8 @@ struct TrainConfig {
   ReduceAlgorithm reduce = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;
   bool direct_edges = true;  // --edge direct|copy (PlanOptions::direct_reads)
+  bool textbook = false;     // --textbook: the step as PyTorch runs it (bucket_plan.h)
+  std::size_t bucket_cap_bytes = std::size_t{25} << 20;  // --bucket-cap-mb, ddp --textbook
   InterProcess inter = InterProcess::Tree;  // --inter, across processes
   double timeout_s = 300;                    // --timeout, across processes
   // The settings every process of a run must share, as (flag, value) in --help's

@@ -70,7 +70,7 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
   std::vector<Device> devices;
   for (int r = 0; r < ranks; ++r) devices.push_back(cpu_device(r));
   DeviceGroup group(devices, 0);
-  const BucketPlan plan({n}, group, {algorithm, std::size_t{1} << 20});
+  const BucketPlan plan(std::vector<int64_t>{n}, group, {algorithm, std::size_t{1} << 20});
   Communicator c(group, plan);
   std::vector<Buffer<float>> owned;
   std::vector<float*> buffers;

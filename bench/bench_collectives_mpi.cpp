@@ -180,7 +180,7 @@ class AllReduceRun {
   AllReduceRun(DeviceGroup& group, std::size_t bytes, PlanOptions options)
       : group_(group),
         n_(static_cast<int64_t>(bytes / 4)),
-        plan_({n_}, group, options),
+        plan_(std::vector<int64_t>{n_}, group, options),
         comm_(group, plan_) {
     for (int r = 0; r < group.size(); ++r) {
       owned_.emplace_back(group[r].device, static_cast<std::size_t>(n_));

@@ -9,12 +9,74 @@
 namespace cudp {
 
 namespace {
-std::vector<int64_t> layer_sizes(const Sequential& net) {
-  std::vector<int64_t> sizes;
-  for (const auto& layer : net.layers()) sizes.push_back(layer->param_count());
+
+// Each layer's parameter tensors, from the named parameters' offsets.
+std::vector<std::vector<int64_t>> tensor_sizes(const Sequential& net) {
+  std::vector<std::vector<int64_t>> sizes;
+  const auto& named = net.named_params();
+  std::size_t t = 0;
+  int64_t end = 0;
+  for (const auto& layer : net.layers()) {
+    end += layer->param_count();
+    sizes.emplace_back();
+    for (; t < named.size() && named[t].offset < end; ++t) sizes.back().push_back(named[t].numel());
+  }
   return sizes;
 }
+
+std::vector<std::vector<int64_t>> one_tensor_each(const std::vector<int64_t>& layer_sizes) {
+  std::vector<std::vector<int64_t>> sizes;
+  for (const int64_t n : layer_sizes) sizes.push_back(n ? std::vector<int64_t>{n} : std::vector<int64_t>{});
+  return sizes;
+}
+
+void add_once(std::vector<int>& ids, int id) {
+  if (ids.empty() || ids.back() != id) ids.push_back(id);
+}
+
 }  // namespace
+
+std::vector<std::vector<int>> reducer_buckets(const std::vector<int64_t>& tensor_floats,
+                                              std::size_t first_bytes, std::size_t cap_bytes) {
+  std::vector<std::vector<int>> buckets;
+  std::vector<int> open;
+  std::size_t bytes = 0, limit = first_bytes;
+  for (int i = static_cast<int>(tensor_floats.size()); i-- > 0;) {
+    open.push_back(i);
+    bytes += static_cast<std::size_t>(tensor_floats[static_cast<std::size_t>(i)]) * 4;
+    if (bytes >= limit) {
+      buckets.push_back(std::move(open));
+      open.clear();
+      bytes = 0;
+      limit = cap_bytes;
+    }
+  }
+  if (!open.empty()) buckets.push_back(std::move(open));
+  return buckets;
+}
+
+PlanOptions textbook_options(PlanOptions options, bool ddp) {
+  options.textbook = true;
+  options.bucketing = ddp ? Bucketing::Reducer : Bucketing::Whole;
+  if (!ddp) options.direct_reads = false;  // nn.DataParallel's reduce: .to(), then add
+  return options;
+}
+
+std::string describe_buckets(const BucketPlan& plan, const Sequential& net) {
+  std::string text;
+  const auto& named = net.named_params();
+  for (auto b = plan.buckets().rbegin(); b != plan.buckets().rend(); ++b) {
+    text += text.empty() ? "[" : " [";
+    bool first = true;
+    for (auto p = named.rbegin(); p != named.rend(); ++p) {
+      if (p->numel() == 0 || p->offset < b->offset || p->offset >= b->offset + b->count) continue;
+      text += (first ? "" : " ") + p->name;
+      first = false;
+    }
+    text += "]";
+  }
+  return text;
+}
 
 InterProcess parse_inter_process(const std::string& text) {
   if (text == "tree") return InterProcess::Tree;
@@ -27,21 +89,60 @@ const char* inter_process_name(InterProcess inter) {
 }
 
 BucketPlan::BucketPlan(const Sequential& net, const DeviceGroup& group, PlanOptions options)
-    : BucketPlan(layer_sizes(net), group, options) {}
+    : BucketPlan(tensor_sizes(net), group, options) {}
 
 BucketPlan::BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGroup& group,
                        PlanOptions options)
+    : BucketPlan(one_tensor_each(layer_sizes), group, options) {}
+
+BucketPlan::BucketPlan(const std::vector<std::vector<int64_t>>& tensor_sizes,
+                       const DeviceGroup& group, PlanOptions options)
     : options_(options),
       chunk_elements_(std::max<int64_t>(1, static_cast<int64_t>(options.chunk_bytes / 4))) {
   if (options.chunk_bytes < 4)
     fail_parameter("chunk_bytes", "expected at least 4 bytes (one float), found ",
                    options.chunk_bytes);
+  struct Tensor {
+    int64_t offset, count;
+    int layer;
+  };
+  std::vector<Tensor> tensors;  // forward order, none empty
   int64_t offset = 0;
-  for (const int64_t count : layer_sizes) {
-    if (count < 0) fail("bucket plan: a layer of ", count, " parameters");
-    bucket_of_layer_.push_back(count > 0 ? static_cast<int>(buckets_.size()) : -1);
-    if (count > 0) buckets_.push_back({static_cast<int>(buckets_.size()), offset, count});
-    offset += count;
+  for (std::size_t l = 0; l < tensor_sizes.size(); ++l)
+    for (const int64_t count : tensor_sizes[l]) {
+      if (count < 0) fail("bucket plan: a tensor of ", count, " parameters in layer ", l);
+      if (count > 0) tensors.push_back({offset, count, static_cast<int>(l)});
+      offset += count;
+    }
+  // Each bucket as a run [first, last) of tensors, in forward order.
+  std::vector<std::pair<std::size_t, std::size_t>> runs;
+  if (options.bucketing == Bucketing::Whole && !tensors.empty()) runs.push_back({0, tensors.size()});
+  if (options.bucketing == Bucketing::Layers)
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      if (runs.empty() || tensors[runs.back().first].layer != tensors[t].layer)
+        runs.push_back({t, t + 1});
+      else
+        runs.back().second = t + 1;
+    }
+  if (options.bucketing == Bucketing::Reducer) {
+    std::vector<int64_t> floats;
+    for (const Tensor& t : tensors) floats.push_back(t.count);
+    // Filled last first, so each bucket is a descending run; forward order is the reverse.
+    for (const auto& bucket : reducer_buckets(floats, options.first_bucket_bytes,
+                                              options.bucket_cap_bytes))
+      runs.insert(runs.begin(), {static_cast<std::size_t>(bucket.back()),
+                                 static_cast<std::size_t>(bucket.front()) + 1});
+  }
+  of_layer_.resize(tensor_sizes.size());
+  ready_after_.resize(tensor_sizes.size());
+  for (const auto& [first, last] : runs) {
+    const int id = static_cast<int>(buckets_.size());
+    const int64_t begin = tensors[first].offset;
+    buckets_.push_back({id, begin, tensors[last - 1].offset + tensors[last - 1].count - begin});
+    for (std::size_t t = first; t < last; ++t)
+      add_once(of_layer_[static_cast<std::size_t>(tensors[t].layer)], id);
+    // Backward runs last layer first: the bucket is whole after its first tensor's layer.
+    ready_after_[static_cast<std::size_t>(tensors[first].layer)].push_back(id);
   }
   whole_ = {static_cast<int>(buckets_.size()), 0, offset};
   across_processes_ = group.spans_processes();
@@ -60,7 +161,8 @@ BucketPlan::BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGrou
 
 Route BucketPlan::route(const Bucket& bucket, int ranks) const {
   if (across_processes_) return Route::Net;
-  if (ranks < 2 || bucket.count < options_.split_bucket_floats || !options_.direct_reads)
+  if (ranks < 2 || bucket.count < options_.split_bucket_floats || !options_.direct_reads ||
+      options_.textbook)
     return Route::Whole;
   for (int q = 1; q < ranks; ++q)
     if (!shares_root_[static_cast<std::size_t>(q)]) return Route::Whole;
@@ -72,7 +174,7 @@ Range BucketPlan::part(const Bucket& bucket, int ranks, int q) const {
 }
 
 bool BucketPlan::net_parts(const Bucket& bucket) const {
-  return across_processes_ && options_.inter == InterProcess::Tree &&
+  return across_processes_ && options_.inter == InterProcess::Tree && !options_.textbook &&
          bucket.count >= options_.split_bucket_floats;
 }
 
@@ -87,6 +189,10 @@ std::vector<SgdPiece> BucketPlan::sgd_pieces(const Bucket& bucket, int ranks, in
       const Range r = part(bucket, ranks, q);
       pieces.push_back({q, Lane::Compute, bucket.offset + r.begin, r.end - r.begin});
     }
+    return pieces;
+  }
+  if (options_.textbook) {  // optimizer.step(): one piece, on the owner's own stream
+    pieces.push_back({owner, Lane::Compute, bucket.offset, bucket.count});
     return pieces;
   }
   if (ranks == 1 || bucket.count < options_.split_bucket_floats) {

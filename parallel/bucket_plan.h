@@ -33,6 +33,14 @@
 //           every optimizer on q's compute stream; Whole, on the owner's copy
 //           stream, in halves (the second on its compute stream, after its
 //           backward) when the bucket is big and there are several ranks.
+// Textbook (PlanOptions::textbook, --textbook): the step as PyTorch runs it, as
+// one choice of this plan, the trainers unchanged:
+//   dp   Bucketing::Whole, one bucket: replicate broadcasts the whole parameter
+//        buffer, the one reduce waits for the whole backward, staged edges (the
+//        receiver's .to() then add), SGD on the first device in one piece
+//   ddp  Bucketing::Reducer, PyTorch's reducer buckets (reducer_buckets()), each
+//        all-reduced once its last gradient is ready, SGD in one piece per replica
+//   both no Parts route, no parts across processes, no SGD in halves.
 // The decision a reader would get wrong: the plan changes only WHERE work runs,
 // never which sums are taken in which order; the trainers and the communicator
 // ask it and never branch on machine details themselves.
@@ -58,6 +66,10 @@ enum class InterProcess { Tree, Allreduce };
 InterProcess parse_inter_process(const std::string& text);
 const char* inter_process_name(InterProcess inter);
 
+// Layers: one bucket per layer with parameters; Whole: one bucket; Reducer:
+// PyTorch DDP's, from bucket_cap_bytes and first_bucket_bytes.
+enum class Bucketing { Layers, Whole, Reducer };
+
 struct PlanOptions {
   ReduceAlgorithm algorithm = ReduceAlgorithm::Tree;
   std::size_t chunk_bytes = std::size_t{1} << 20;  // a staged edge's chunk
@@ -67,7 +79,21 @@ struct PlanOptions {
   // goes in parts or has its SGD in halves.
   int64_t split_bucket_floats = int64_t{1} << 18;
   InterProcess inter = InterProcess::Tree;
+  bool textbook = false;  // see above; make_parallel_trainer picks the bucketing
+  Bucketing bucketing = Bucketing::Layers;
+  std::size_t bucket_cap_bytes = std::size_t{25} << 20;  // --bucket-cap-mb, PyTorch's 25
+  std::size_t first_bucket_bytes = std::size_t{1} << 20;  // dist._DEFAULT_FIRST_BUCKET_BYTES
 };
+
+// PyTorch's bucket assignment as DDP's reducer rebuilds it in gradient-ready
+// order (torch.distributed._compute_bucket_assignment_by_size): the tensors
+// taken LAST FIRST, each added to the open bucket, which closes once it holds
+// at least its limit (first_bytes for the first bucket, cap_bytes after).
+// Returns the buckets in the order filled, each its tensor indices as taken.
+std::vector<std::vector<int>> reducer_buckets(const std::vector<int64_t>& tensor_floats,
+                                              std::size_t first_bytes, std::size_t cap_bytes);
+// The PlanOptions of --textbook for dp (ddp = false) or ddp.
+PlanOptions textbook_options(PlanOptions options, bool ddp);
 
 struct Bucket {
   int id = 0;  // 0..buckets()-1 in forward order; whole() is the last id
@@ -82,11 +108,20 @@ struct SgdPiece {
   int64_t offset = 0, count = 0;  // in the flat buffer
 };
 
+class BucketPlan;
+// The plan's buckets in the order backward fills them, each its tensors' names
+// in the order their gradients are written: "[fc2.bias fc2.weight] [conv1.bias]".
+std::string describe_buckets(const BucketPlan& plan, const Sequential& net);
+
 class BucketPlan {
  public:
   BucketPlan(const Sequential& net, const DeviceGroup& group, PlanOptions options);
-  // Buckets of these sizes laid end to end (a 0 is a layer without parameters).
+  // Buckets of these sizes laid end to end (a 0 is a layer without parameters),
+  // each layer one tensor.
   BucketPlan(const std::vector<int64_t>& layer_sizes, const DeviceGroup& group,
+             PlanOptions options);
+  // tensor_sizes[l]: layer l's parameter tensors in order (none: no parameters).
+  BucketPlan(const std::vector<std::vector<int64_t>>& tensor_sizes, const DeviceGroup& group,
              PlanOptions options);
 
   const PlanOptions& options() const { return options_; }
@@ -96,7 +131,12 @@ class BucketPlan {
   const std::vector<Bucket>& buckets() const { return buckets_; }  // forward order
   const Bucket& whole() const { return whole_; }
   int ids() const { return static_cast<int>(buckets_.size()) + 1; }  // buckets and whole
-  int bucket_of_layer(std::size_t layer) const { return bucket_of_layer_.at(layer); }
+  // The buckets holding some of the layer's parameters (forward waits for them),
+  // and those whose last gradient this layer's backward writes (ready after it).
+  const std::vector<int>& buckets_of_layer(std::size_t layer) const { return of_layer_.at(layer); }
+  const std::vector<int>& ready_after_layer(std::size_t layer) const {
+    return ready_after_.at(layer);
+  }
 
   Route route(const Bucket& bucket, int ranks) const;
   Range part(const Bucket& bucket, int ranks, int q) const;  // Parts: rank q's elements
@@ -111,7 +151,7 @@ class BucketPlan {
   int64_t chunk_elements_;
   std::vector<Bucket> buckets_;
   Bucket whole_;
-  std::vector<int> bucket_of_layer_;
+  std::vector<std::vector<int>> of_layer_, ready_after_;  // [layer]: bucket ids
   std::vector<std::vector<bool>> direct_;  // [to][from]
   std::vector<bool> shares_root_;          // [q]: q reads rank 0's memory like its own
   bool across_processes_ = false;

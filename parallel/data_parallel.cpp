@@ -103,8 +103,8 @@ void DataParallelTrainer::parallel_apply(const std::vector<Shard>& shards) {
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     Stream& compute = group_[r].compute;
     replicas_.forward(r, shards[r].size, [&, r](std::size_t layer) {
-      const int b = plan.bucket_of_layer(layer);
-      if (b >= 0) replicas_.comm().await_arrival(plan.buckets()[b], r, compute);
+      for (const int b : plan.buckets_of_layer(layer))
+        replicas_.comm().await_arrival(plan.buckets()[b], r, compute);
     });
   }
 }

@@ -41,6 +41,7 @@ class DataParallelTrainer final : public ParallelTrainer {
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
   DeviceGroup& group() override { return replicas_.group(); }
+  const BucketPlan& plan() const override { return replicas_.plan(); }
 
  private:
   StepStats run_step(const float* host_x, const int32_t* host_y, int64_t B);

@@ -24,6 +24,8 @@ std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,
   if (options.mode == ParallelMode::DataParallel && group.spans_processes())
     fail_parameter("parallel", "dp is one process, as PyTorch's nn.DataParallel is; this run has ",
                    group.layout().processes(), " processes: use ddp (DistributedDataParallel)");
+  if (options.plan.textbook)
+    options.plan = textbook_options(options.plan, options.mode == ParallelMode::Distributed);
   if (options.mode == ParallelMode::DataParallel)
     return std::make_unique<DataParallelTrainer>(group, factory, sgd, options, loss);
   return std::make_unique<DistributedTrainer>(group, factory, sgd, options, loss);

@@ -40,6 +40,7 @@ struct ParallelOptions {
 class ParallelTrainer : public Trainer {
  public:
   virtual Sequential& replica_net(int rank) = 0;
+  virtual const BucketPlan& plan() const = 0;  // the buckets and routes this step runs
   virtual DeviceGroup& group() = 0;
 };
 

@@ -41,8 +41,8 @@ class ReplicaSet::Runner final : public LayerRunner {
   }
   void backward(std::size_t layer, std::function<void()> work) override {
     queue(concat("backward/", name(layer)), std::move(work));
-    const int b = set_.plan_.bucket_of_layer(layer);
-    if (record_ready && b >= 0) stream().record(set_.ready_[rank_][b]);
+    if (!record_ready) return;
+    for (const int b : set_.plan_.ready_after_layer(layer)) stream().record(set_.ready_[rank_][b]);
   }
 
  private:

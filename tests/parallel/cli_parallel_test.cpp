@@ -46,6 +46,12 @@ TEST(CliParallel, BadSpecsAndFlagsExitNonZeroWithAReason) {
       {{"--edge", "nvlink"}, "--edge: expected direct or copy, found 'nvlink'"},
       {{"--check-replicas"}, "--check-replicas: needs --parallel ddp"},
       {{"--parallel", "ddp", "--output-device", "1"}, "only --parallel dp gathers"},
+      {{"--bucket-cap-mb", "10"}, "--bucket-cap-mb: needs --textbook --parallel ddp"},
+      {{"--parallel", "ddp", "--textbook", "--bucket-cap-mb", "0"},
+       "--bucket-cap-mb: expected a size above 0"},
+      {{"--parallel", "ddp", "--textbook", "--bucket-cap-mb", "x"},
+       "--bucket-cap-mb: expected a number, found 'x'"},
+      {{"--textbook", "--edge", "direct"}, "--edge direct: --textbook dp reduces"},
   };
   for (const auto& [extra, expected] : cases) {
     const CliRun r = cli(train(extra));
@@ -69,7 +75,7 @@ TEST(CliParallel, HelpListsTheDataParallelFlags) {
   ASSERT_EQ(r.status, 0);
   for (const char* part : {"--devices", "(default: auto)", "--parallel", "(default: dp)",
                            "--reduce", "(default: tree)", "--chunk-bytes", "(default: 1M)", "--edge", "(default: direct)",
-                           "--output-device", "--trace", "--check-replicas"})
+                           "--output-device", "--trace", "--check-replicas", "--textbook", "--bucket-cap-mb"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part;
 }
 

@@ -403,7 +403,7 @@ TEST(Collectives, ASubsetOfRanks) {
   EXPECT_TRUE(test::all_close(b.host(0), std::vector<float>(10, 6.0f), 0, 0, "3 of 4"));
   std::vector<float*> too_many(5, b.pointers()[0]);
   EXPECT_THROW(c.all_reduce(too_many), Error);
-  EXPECT_THROW(BucketPlan({10}, group, whole_route(ReduceAlgorithm::Tree, 2)), ParameterError);
+  EXPECT_THROW(BucketPlan(std::vector<int64_t>{10}, group, whole_route(ReduceAlgorithm::Tree, 2)), ParameterError);
   EXPECT_THROW(parse_reduce_algorithm("ring"), ParameterError);
 }
 
