@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
+#include <thread>
 
 #include "apps/cli.h"
 #include "apps/launch.h"
@@ -32,6 +33,7 @@
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
 #include "runtime/device_spec.h"
+#include "runtime/log.h"
 #include "runtime/stream.h"
 
 namespace cudp {
@@ -166,6 +168,12 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   TrainConfig c = parse_train_config(args, &help, launch_of(processes));
   const bool several = processes.size() > 1;
   const bool writes = processes.rank() == 0;  // rank 0 alone prints, logs and saves
+  if (writes && !c.help && !c.devices.empty() && c.devices[0].is_cpu()) {
+    const std::string crowded =
+        oversubscription_warning(c.devices.size(), c.threads, launch_of(processes).on_host,
+                                 std::max(1u, std::thread::hardware_concurrency()));
+    if (!crowded.empty()) log_warn(crowded);
+  }
   if (c.help) {
     out << "usage: cudp train [flags]\n\nTrains a model with SGD and prints its progress.\n\n"
         << help;

@@ -160,6 +160,21 @@ int default_threads_per_device(std::size_t devices, int processes) {
   return static_cast<int>(std::max<std::size_t>(1, cores / sharing));
 }
 
+std::string oversubscription_warning(std::size_t cpu_devices, int threads, int processes,
+                                     unsigned cores) {
+  const std::size_t wanted = cpu_devices * static_cast<std::size_t>(std::max(1, threads)) *
+                             static_cast<std::size_t>(std::max(1, processes));
+  if (cpu_devices == 0 || wanted <= std::max(1u, cores)) return "";
+  return concat(cpu_devices, " CPU device", cpu_devices == 1 ? "" : "s", " x ", threads,
+                " thread", threads == 1 ? "" : "s",
+                processes > 1 ? concat(" x ", processes, " processes on this machine") : "",
+                " = ", wanted, " compute threads on ", cores, " core", cores == 1 ? "" : "s",
+                ": they take turns, so the step times and a --trace's durations show the "
+                "scheduler as much as the work (waits of milliseconds, one replica's SGD ten "
+                "times another's); for a timeline that tells the truth keep devices x threads "
+                "x processes at most the cores");
+}
+
 Shape parse_input_shape(const std::string& text) {
   Shape shape;
   size_t start = 0;

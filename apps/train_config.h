@@ -70,6 +70,12 @@ Shape parse_input_shape(const std::string& text);  // "3x32x32"
 // The cores of this machine divided among `devices` CPU devices of each of
 // `processes` processes on it, at least 1.
 int default_threads_per_device(std::size_t devices, int processes = 1);
+// When `cpu_devices` CPU devices of `threads` compute threads each, in each of
+// `processes` processes on this machine (each assumed to have as many), ask
+// for more threads than it has cores: the warning to print, else "". The
+// threads then take turns, so step times and a trace show the scheduler.
+std::string oversubscription_warning(std::size_t cpu_devices, int threads, int processes,
+                                     unsigned cores);
 // "1048576", "64K", "1M" (binary units) -> bytes; throws naming --chunk-bytes.
 std::size_t parse_byte_size(const std::string& text);
 // --output-device: "cuda:1", "cpu:0" or a bare id "1" (PyTorch's output_device),

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -66,6 +67,35 @@ TEST(Cli, EveryHelpLineStatesItsDefaultOnce) {
   }
   const CliRun r = cli({"train", "--help"});
   EXPECT_NE(r.out.find("(default: 4096 generated, all of a file set)"), std::string::npos);
+}
+
+TEST(Cli, MoreComputeThreadsThanCoresIsWarnedOf) {
+  EXPECT_EQ(oversubscription_warning(2, 1, 1, 2), "");  // the default on 2 cores
+  EXPECT_EQ(oversubscription_warning(1, 2, 1, 2), "");
+  EXPECT_EQ(oversubscription_warning(0, 8, 1, 2), "");  // no CPU device: GPUs
+  const std::string four = oversubscription_warning(4, 1, 1, 2);
+  EXPECT_NE(four.find("4 CPU devices x 1 thread = 4 compute threads on 2 cores"),
+            std::string::npos)
+      << four;
+  const std::string ranks = oversubscription_warning(1, 1, 3, 2);  // mpirun -np 3, cpu:1 each
+  EXPECT_NE(ranks.find("1 CPU device x 1 thread x 3 processes on this machine = 3"),
+            std::string::npos)
+      << ranks;
+  // The run prints it on stderr (and still trains); a run that fits prints none.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::vector<std::string> base{"train", "--input", "3x8x8",  "--train-size", "8",
+                                      "--test-size", "4", "--steps", "1", "--batch", "4"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+  };
+  const CliRun crowded = with({"--devices", "cpu:2", "--threads", std::to_string(cores)});
+  ASSERT_EQ(crowded.status, 0) << crowded.err;
+  EXPECT_NE(crowded.err.find("warning: 2 CPU devices x "), std::string::npos) << crowded.err;
+  const CliRun fits = with({"--devices", "cpu:1", "--threads", "1"});
+  ASSERT_EQ(fits.status, 0) << fits.err;
+  EXPECT_EQ(fits.err.find("warning"), std::string::npos) << fits.err;
 }
 
 TEST(Cli, BadFlagsAndValuesExitNonZeroWithOneLine) {
