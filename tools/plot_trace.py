@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """One step of a `cudp train --trace FILE` run, drawn as lanes to a PNG.
 
-    /usr/bin/python3 tools/plot_trace.py run.json step.png [--step N] [--title TEXT]
+    /usr/bin/python3 tools/plot_trace.py run.json -o step.png [--step N] [--title TEXT]
+                                         [--summary step.json]
 
 The trace is the Chrome trace-event JSON of parallel/trace.cpp: one process per
 logical device (pid = its index), thread 0 its `compute` lane, thread 1 its
@@ -19,7 +20,18 @@ adds hatched), time in ms from the step's start; every copy between devices a
 thin arrow at its time from the source device's lane to the destination's (the
 host is the row above device 0; a transfer whose other end is in another
 process's file has no row to point to and gets no arrow), its bytes written beside the larger ones, and
-the legend giving each copy phase's bytes in the step. 1200 x 500 pixels.
+the legend giving each copy phase's bytes in the step, and below it the table
+of bytes each device sent and received between devices (the host is a row of
+its own; a net lane's transfers to other processes are counted per device as
+net, sent plus received, from its `exchange` spans). 1200 x 500 pixels.
+
+Beside the PNG goes its summary (OUT with .json for .png, or --summary PATH):
+{"source", "step", "steps", "duration_ms", "lanes": [{"device", "name", "lane",
+"events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst where
+the event has them}, ...in time order]}], "edges": [{"src", "dst", "phase",
+"name", "bytes", "count"}], "devices": [{"device", "sent_bytes",
+"received_bytes", "net_bytes"}]}: what the picture shows, for a reader or a
+test that wants numbers.
 
 The decision a reader would get wrong: steps are not numbered in the trace.
 Every rank opens one `step` span per step, so step k is the k-th `step` span of
@@ -49,6 +61,7 @@ PHASE_COLOURS = {
 OTHER_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
 
 Span = namedtuple("Span", "rank lane name phase begin end bytes src dst")
+HOST = -1
 
 
 class BadInput(Exception):
@@ -100,12 +113,15 @@ def read_trace(path):
         args = event.get("args") or {}
         if not isinstance(args, dict):
             raise BadInput(f"{where}: expected args to be an object, found {kind(args)}")
+        # bytes, src and dst are integers where present; a net lane's collective
+        # has bytes and no src or dst (its exchanges name the peer process).
         moved = [args.get(key) for key in ("bytes", "src", "dst")]
-        if "bytes" in args and not all(isinstance(v, int) for v in moved):
+        if any(key in args and not isinstance(args[key], int) or isinstance(args.get(key), bool)
+               for key in ("bytes", "src", "dst")):
             raise BadInput(f"{where}: expected integers bytes, src and dst, found {moved!r}")
         name = event["name"]
         phase = str(args.get("phase") or name.split("/")[0])
-        bytes_, src, dst = moved if "bytes" in args else (None, None, None)
+        bytes_, src, dst = moved
         begin, end = event["ts"] / 1000.0, (event["ts"] + event["dur"]) / 1000.0
         spans.append(Span(pid, tid, name, phase, begin, end, bytes_, src, dst))
     return names, spans
@@ -153,13 +169,63 @@ def colour_of(phase, extra):
     return extra[phase]
 
 
+def is_edge(s):
+    return s.bytes is not None and s.src is not None and s.dst is not None and s.src != s.dst
+
+
+def device_table(step_spans):
+    """{device: [sent, received, net]} bytes of the step; HOST for the host."""
+    table = {}
+    for s in step_spans:
+        if is_edge(s):
+            table.setdefault(s.src, [0, 0, 0])[0] += s.bytes
+            table.setdefault(s.dst, [0, 0, 0])[1] += s.bytes
+        elif s.name == "exchange" and s.bytes is not None:  # net lane: sent plus received
+            table.setdefault(s.rank, [0, 0, 0])[2] += s.bytes
+    return table
+
+
+def summary(source, names, step_spans, k, step_count):
+    """The sidecar JSON: lanes with their ordered events, the edges, the per-device table."""
+    lanes = {}
+    for s in sorted(step_spans, key=lambda s: (s.rank, s.lane, s.begin, s.end)):
+        event = {"name": s.name, "phase": s.phase, "begin_ms": round(s.begin, 4),
+                 "end_ms": round(s.end, 4)}
+        for key in ("bytes", "src", "dst"):
+            if getattr(s, key) is not None:
+                event[key] = getattr(s, key)
+        lanes.setdefault((s.rank, s.lane), []).append(event)
+    edges = {}
+    for s in step_spans:
+        if is_edge(s):
+            edge = edges.setdefault((s.src, s.dst, s.phase, s.name), [0, 0])
+            edge[0] += s.bytes
+            edge[1] += 1
+    return {
+        "source": source, "step": k, "steps": step_count,
+        "duration_ms": round(max(s.end for s in step_spans), 4),
+        "lanes": [{"device": rank, "name": names.get(rank, f"rank {rank}"), "lane": LANES[lane],
+                   "events": events} for (rank, lane), events in sorted(lanes.items())],
+        "edges": [{"src": src, "dst": dst, "phase": phase, "name": name, "bytes": b, "count": n}
+                  for (src, dst, phase, name), (b, n) in sorted(edges.items())],
+        "devices": [{"device": d, "sent_bytes": t[0], "received_bytes": t[1], "net_bytes": t[2]}
+                    for d, t in sorted(device_table(step_spans).items())],
+    }
+
+
+def short_name(names, rank):
+    """'device 1 (cpu:1)' from 'rank 1 (cpu:1)' or a merged trace's longer names."""
+    device = names.get(rank, "").partition("(")[2].partition(")")[0]
+    return f"device {rank}" + (f" ({device})" if device else "")
+
+
 def draw(source, names, step_spans, k, step_count, title, plt):
     from matplotlib.patches import Patch
 
     ranks = sorted({s.rank for s in step_spans} | set(names))
     host = any(s.src == -1 or s.dst == -1 for s in step_spans)
     lanes = 3 if any(s.lane == 2 for s in step_spans) else 2  # the net lane when it is used
-    rows = (["host"] if host else []) + [f"{names.get(r, f'rank {r}')}  {lane}"
+    rows = (["host"] if host else []) + [f"{short_name(names, r)}  {lane}"
                                          for r in ranks for lane in LANES[:lanes]]
     first = 1 if host else 0
 
@@ -184,8 +250,8 @@ def draw(source, names, step_spans, k, step_count, title, plt):
         if "/" in s.name and (s.end - s.begin) * px_per_ms > 36:  # a layer wide enough to name
             axes.text((s.begin + s.end) / 2, y, s.name.split("/")[1], ha="center", va="center",
                       fontsize=7.5, color="white", clip_on=True)
-        if s.bytes is not None:
-            moved[s.phase] = moved.get(s.phase, 0) + s.bytes
+        if s.bytes is not None and (is_edge(s) or s.name == "exchange"):  # not a net collective,
+            moved[s.phase] = moved.get(s.phase, 0) + s.bytes  # whose exchanges count its bytes
     draw_copies(axes, step_spans, row, set(ranks), px_per_ms, extra)
 
     axes.set_yticks(range(len(rows)), rows, fontsize=9)
@@ -203,9 +269,17 @@ def draw(source, names, step_spans, k, step_count, title, plt):
                for p in order]
     handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
                          label="peer_add (hatched)"))
-    figure.legend(handles=handles, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=9,
-                  frameon=False, title="phase (bytes moved)", title_fontsize=9)
-    devices = [names.get(r, "").partition("(")[2].partition(")")[0] or f"rank {r}" for r in ranks]
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.83, 0.93), fontsize=8,
+                  frameon=False, title="phase (bytes moved)", title_fontsize=8)
+    table = device_table(step_spans)
+    if table:
+        net = any(t[2] for t in table.values())
+        lines = [f"{'':>4}  {'sent':>8} {'received':>8}" + (f" {'net':>8}" if net else "")]
+        for d, (sent, received, across) in sorted(table.items()):
+            lines.append(f"{'host' if d == HOST else d:>4}  {human_bytes(sent):>8} "
+                         f"{human_bytes(received):>8}" + (f" {human_bytes(across):>8}" if net else ""))
+        figure.text(0.83, 0.02, "\n".join(lines), fontsize=7.5, family="monospace", va="bottom")
+    devices = [short_name(names, r).partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
     figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
                     f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10)
     return figure
@@ -216,8 +290,8 @@ def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra):
     def has_row(device):
         return device < 0 or device in drawn
 
-    copies = [s for s in step_spans if s.bytes is not None and s.src != s.dst
-              and has_row(s.src) and has_row(s.dst)]
+    copies = [s for s in step_spans if s.bytes is not None and s.src is not None
+              and s.dst is not None and s.src != s.dst and has_row(s.src) and has_row(s.dst)]
     if not copies:
         return
     largest = max(s.bytes for s in copies)
@@ -245,6 +319,14 @@ def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra):
 
 
 def write_png(figure, out):
+    write_file(out, lambda f: figure.savefig(f, format="png", dpi=DPI))
+
+
+def write_json(document, out):
+    write_file(out, lambda f: f.write((json.dumps(document, indent=1) + "\n").encode("utf-8")))
+
+
+def write_file(out, write):
     """Whole or not at all: a temporary file in OUT's folder, renamed."""
     folder = os.path.dirname(os.path.abspath(out))
     try:
@@ -254,7 +336,7 @@ def write_png(figure, out):
         raise BadInput(f"{out}: cannot write there: {e.strerror}")
     try:
         with os.fdopen(descriptor, "wb") as f:
-            figure.savefig(f, format="png", dpi=DPI)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -278,11 +360,17 @@ class Parser(argparse.ArgumentParser):
 def main(argv):
     p = Parser(description=__doc__.split("\n")[0])
     p.add_argument("trace", help="a cudp train --trace file (Chrome trace JSON)")
-    p.add_argument("out", help="the PNG to write")
+    p.add_argument("out", nargs="?", help="the PNG to write (or -o OUT)")
+    p.add_argument("-o", "--output", default=None, help="the PNG to write")
+    p.add_argument("--summary", default=None,
+                   help="the summary JSON to write (default: OUT with .json for .png)")
     p.add_argument("--step", type=int, default=None,
                    help="the step to draw, from 0 (default: 1, or 0 if there is one step)")
     p.add_argument("--title", default="", help="title above the lanes (default: the step)")
     args = p.parse_args(argv)
+    if (args.out is None) == (args.output is None):
+        p.error("expected the PNG to write, as OUT or -o OUT (one of them)")
+    args.out = args.out or args.output
     try:
         names, spans = read_trace(args.trace)
         steps = steps_of(args.trace, spans)
@@ -292,6 +380,10 @@ def main(argv):
             raise BadInput(f"--step {k}: the trace holds {held}")
         if not args.out.lower().endswith(".png"):
             raise BadInput(f"{args.out}: expected an output name ending in .png")
+        summary_path = args.summary or args.out[:-4] + ".json"
+        if os.path.abspath(summary_path) == os.path.abspath(args.trace):
+            raise BadInput(f"--summary {summary_path}: that is the trace itself; "
+                           "expected another file")
         try:
             import matplotlib
 
@@ -301,13 +393,15 @@ def main(argv):
             raise BadInput(f"plot_trace.py: expected matplotlib for {sys.executable}, found none "
                            f"({e}): apt-get install python3-matplotlib, or tools/setup.sh")
 
-        figure = draw(os.path.basename(args.trace), names, spans_of_step(spans, steps, k), k,
-                      len(steps), args.title, plt)
+        step_spans = spans_of_step(spans, steps, k)
+        source = os.path.basename(args.trace)
+        figure = draw(source, names, step_spans, k, len(steps), args.title, plt)
         write_png(figure, args.out)
+        write_json(summary(source, names, step_spans, k, len(steps)), summary_path)
     except BadInput as e:
         print(e, file=sys.stderr)
         return 1
-    print(f"wrote {args.out}: step {k} of {args.trace}")
+    print(f"wrote {args.out} and {summary_path}: step {k} of {args.trace}")
     return 0
 
 

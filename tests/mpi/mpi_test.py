@@ -301,6 +301,23 @@ def group_trace(args, tmp):
     for rank, r in enumerate(ranks):
         check_net_time(r, rank, steps)
     check_net_report(pn.stdout, ranks[0]["cudp"]["net"], steps)
+    check_plot(merged, tmp)
+
+
+def check_plot(merged, tmp):
+    """tools/plot_trace.py draws the merged trace (its net collectives carry bytes
+    without src or dst) and its summary counts every device's net exchanges."""
+    png = os.path.join(tmp, "merged_step.png")
+    plot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                        "plot_trace.py")
+    p = run(["/usr/bin/python3", plot, merged, "-o", png])
+    check(p.returncode == 0 and os.path.exists(png), "plot_trace.py draws the merged trace", p)
+    if p.returncode:
+        return
+    devices = json.load(open(os.path.join(tmp, "merged_step.json")))["devices"]
+    nets = {d["device"]: d["net_bytes"] for d in devices}
+    check(nets.get(0, 0) > 0 and nets.get(2, 0) > 0,
+          "the summary counts net exchanges on each rank's first device: %r" % nets)
 
 
 def check_net_time(rank_trace, rank, steps):

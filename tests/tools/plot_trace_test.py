@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Tests of tools/plot_trace.py against a fresh trace of the built cudp (ctest: tools.plot_trace).
 
-A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 becomes a
+A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 (-o OUT) becomes a
 1200 x 500 PNG whose lanes hold forward, backward and all_reduce bars, with no
-temporary file left beside it. A rank's trace of a run over several processes,
+temporary file left beside it, and a summary JSON beside it whose lanes are in
+time order and whose per-device table sums the edges (every byte sent is received). A rank's trace of a run over several processes,
 with a net lane (tid 2) whose transfers lead to a device in another file, is
 drawn with a third row per device. Bad input (not a trace object, a truncated trace,
 a step the trace does not hold) exits 1 with one line naming the file or the
@@ -55,10 +56,30 @@ class PlotTrace(unittest.TestCase):
     def test_a_fresh_trace_becomes_a_png_of_its_lanes(self):
         with tempfile.TemporaryDirectory() as out:
             png = os.path.join(out, "step.png")
-            run = self.plot(self.trace, png, "--step", "1")
+            run = self.plot(self.trace, "-o", png, "--step", "1")
             self.assertEqual(run.returncode, 0, run.stderr)
             self.assertEqual(png_size(png), (1200, 500))
-            self.assertEqual(os.listdir(out), ["step.png"], "no temporary file left")
+            self.assertEqual(sorted(os.listdir(out)), ["step.json", "step.png"],
+                             "the PNG and its summary, no temporary file left")
+            with open(os.path.join(out, "step.json")) as f:
+                summary = json.load(f)
+            self.assertEqual((summary["step"], summary["steps"]), (1, 2))
+            lanes = {(lane["device"], lane["lane"]): lane["events"] for lane in summary["lanes"]}
+            self.assertIn((0, "compute"), lanes)
+            for events in lanes.values():
+                begins = [e["begin_ms"] for e in events]
+                self.assertEqual(begins, sorted(begins), "events in time order")
+            compute = [e["name"] for e in lanes[(1, "compute")]]
+            self.assertLess(compute.index("forward/conv1"), compute.index("backward/conv1"))
+            # Every byte sent is received, and the table is the edges' sum; ddp's
+            # all-reduce moves gradients between the two devices, the host sends the batch.
+            edges = summary["edges"]
+            table = {d["device"]: d for d in summary["devices"]}
+            total = sum(e["bytes"] for e in edges)
+            self.assertEqual(sum(d["sent_bytes"] for d in table.values()), total)
+            self.assertEqual(sum(d["received_bytes"] for d in table.values()), total)
+            self.assertGreater(table[-1]["sent_bytes"], 0)
+            self.assertTrue(any(e["src"] >= 0 and e["phase"] == "all_reduce" for e in edges), edges)
             import matplotlib.image
 
             # The lanes only: the legend, right of x = 0.8 of the width, has every colour too.
@@ -88,6 +109,12 @@ class PlotTrace(unittest.TestCase):
                        "args": {"bytes": 4096, "src": 0, "dst": 1, "peer": 0, "phase": "reduce"}})
         events.append({"ph": "X", "name": "copy", "pid": 2, "tid": 1, "ts": 500, "dur": 100,
                        "args": {"bytes": 4096, "src": 1, "dst": 2, "phase": "reduce"}})
+        # A collective over the processes names its bytes and bucket, no src or dst;
+        # its exchange counts the bytes sent plus received.
+        events.append({"ph": "X", "name": "all_reduce", "pid": 1, "tid": 2, "ts": 450, "dur": 300,
+                       "args": {"bytes": 8192, "bucket": 0}})
+        events.append({"ph": "X", "name": "exchange", "pid": 1, "tid": 2, "ts": 460, "dur": 200,
+                       "args": {"bytes": 16384, "peer": 0, "phase": "reduce_scatter"}})
         with tempfile.TemporaryDirectory() as out:
             trace, png = os.path.join(out, "run.rank1.json"), os.path.join(out, "step.png")
             with open(trace, "w") as f:
@@ -95,6 +122,12 @@ class PlotTrace(unittest.TestCase):
             run = self.plot(trace, png)
             self.assertEqual(run.returncode, 0, run.stderr)
             self.assertEqual(png_size(png), (1200, 500))
+            with open(os.path.join(out, "step.json")) as f:
+                table = {d["device"]: d for d in json.load(f)["devices"]}
+            self.assertEqual(table[1], {"device": 1, "sent_bytes": 4096, "received_bytes": 4096,
+                                        "net_bytes": 16384})
+            self.assertEqual(table[0]["sent_bytes"], 4096)  # another process's device
+            self.assertEqual(table[2]["received_bytes"], 4096)
 
     def test_bad_input_exits_1_naming_the_file_and_keeps_the_png(self):
         with tempfile.TemporaryDirectory() as out:
@@ -110,7 +143,8 @@ class PlotTrace(unittest.TestCase):
             cases = [((listed, png), f"{listed}: expected a JSON object with traceEvents, "
                                      "found a list"),
                      ((truncated, png), f"{truncated}: expected Chrome trace JSON"),
-                     ((self.trace, png, "--step", "7"), "--step 7: the trace holds steps 0..1")]
+                     ((self.trace, png, "--step", "7"), "--step 7: the trace holds steps 0..1"),
+                     ((self.trace, png, "--summary", self.trace), "that is the trace itself")]
             for args, message in cases:
                 run = self.plot(*args)
                 self.assertEqual(run.returncode, 1, f"{args}: {run.stderr}")
