@@ -77,8 +77,9 @@ Communicator::Scratch& Communicator::scratch_for(int rank, int64_t elements) {
   return *slot;
 }
 
-void Communicator::copy_and_add(const Edge& e, float* sum, const float* part, int64_t n,
-                                Stream& adder, const char* phase) {
+void Communicator::copy_and_add(const Edge& e, const Bucket& bucket, float* sum,
+                                const float* part, Stream& adder, const char* phase) {
+  const int64_t n = bucket.count;
   LogicalDevice& to = group_[e.to];
   const Device from_device = group_[e.from].device;
   Scratch& scratch = scratch_for(e.to, n);
@@ -91,13 +92,15 @@ void Communicator::copy_and_add(const Edge& e, float* sum, const float* part, in
     scratch.next ^= 1;
     float* const staged = scratch.slots[slot].data();
     to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
-    traced(tracer_, to.copy, e.to, Lane::Copy, "copy", {len * 4, e.from, e.to, phase}, [&] {
+    const int64_t at = bucket.offset + offset;
+    traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+           slice_args(bucket.id, at, len, e.from, e.to, phase), [&] {
       copy_async(to.copy, staged, to.device, part + offset, from_device,
                  static_cast<std::size_t>(len) * 4);
     });
     adder.wait_for(to.copy);
     float* const y = sum + offset;
-    const TraceArgs add_args{-1, e.from, e.to, phase};  // which edge; moves no bytes
+    const TraceArgs add_args = slice_args(bucket.id, at, len, e.from, e.to, phase, false);
     traced(tracer_, adder, e.to, add_lane, "add", add_args,
            [&] { adder.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); }); });
     adder.record(scratch.freed[static_cast<std::size_t>(slot)]);
@@ -109,9 +112,10 @@ void Communicator::copy_and_add(const Edge& e, float* sum, const float* part, in
 // ranks have produced the bucket (their ready events) and the last copy stream
 // that wrote either buffer (last_writer, or -1) is done; it leaves the
 // receiver's last writer behind.
-void Communicator::edge(const Edge& e, float* sum, const float* part, int64_t n,
+void Communicator::edge(const Edge& e, const Bucket& bucket, float* sum, const float* part,
                         const std::vector<Event*>& ready, std::vector<int>& last_writer, bool push,
                         const char* phase) {
+  const int64_t n = bucket.count;
   const bool in_place = plan_.direct(e.to, e.from);
   push = push && in_place;
   const int runs_on = push ? e.from : e.to;
@@ -123,9 +127,10 @@ void Communicator::edge(const Edge& e, float* sum, const float* part, int64_t n,
     if (writer >= 0 && writer != runs_on) s.wait_for(group_[writer].copy);
   }
   last_writer[static_cast<std::size_t>(e.to)] = runs_on;
-  if (!in_place) return copy_and_add(e, sum, part, n, s, phase);  // the receiver's copy stream
+  if (!in_place) return copy_and_add(e, bucket, sum, part, s, phase);  // the receiver's copy stream
   const Context ctx = s.context();
-  traced(tracer_, s, runs_on, Lane::Copy, "peer_add", {n * 4, e.from, e.to, phase},
+  traced(tracer_, s, runs_on, Lane::Copy, "peer_add",
+         slice_args(bucket.id, bucket.offset, n, e.from, e.to, phase),
          [&] { s.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
 }
 
@@ -169,7 +174,7 @@ void Communicator::reduce_whole(const Bucket& bucket, const std::vector<float*>&
   std::vector<int> last_writer(static_cast<std::size_t>(ranks), -1);
   for (const auto& level : reduce_levels(ranks, plan_.algorithm(), 0))
     for (const Edge& e : level)
-      edge(e, at(e.to), at(e.from), n, ready, last_writer, !all_reduce, phase);
+      edge(e, bucket, at(e.to), at(e.from), ready, last_writer, !all_reduce, phase);
   // The sum is on rank 0; from here on its copy stream is ordered after it.
   if (last_writer[0] > 0) group_[0].copy.wait_for(group_[last_writer[0]].copy);
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
@@ -181,7 +186,7 @@ void Communicator::reduce_whole(const Bucket& bucket, const std::vector<float*>&
       to.copy.wait_for(group_[e.from].copy);                 // the sender holds the final sum
       to.copy.wait(*ready[static_cast<std::size_t>(e.to)]);  // its own backward wrote it
       traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
-             {static_cast<int64_t>(bytes), e.from, e.to, phase}, [&] {
+             slice_args(bucket.id, bucket.offset, n, e.from, e.to, phase), [&] {
                copy_async(to.copy, at(e.to), to.device, at(e.from), group_[e.from].device, bytes);
              });
     }
@@ -221,7 +226,7 @@ void Communicator::broadcast(const Bucket& bucket, const std::vector<float*>& bu
       to.copy.wait_for(e.from == 0 ? from.compute : from.copy);  // the sender's data is final
       to.copy.wait_for(to.compute);  // nothing on the receiver still reads its old values
       traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
-             {static_cast<int64_t>(bytes), e.from, e.to, "broadcast"}, [&] {
+             slice_args(bucket.id, bucket.offset, bucket.count, e.from, e.to, "broadcast"), [&] {
                copy_async(to.copy, buffers[static_cast<std::size_t>(e.to)] + bucket.offset,
                           to.device, buffers[static_cast<std::size_t>(e.from)] + bucket.offset,
                           from.device, bytes);

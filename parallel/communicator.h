@@ -127,11 +127,12 @@ class Communicator {
                     const std::vector<Event*>& ready, bool all_reduce);
   void broadcast_part(const Bucket& bucket, const std::vector<float*>& buffers, int q,
                       const char* phase);
-  void edge(const Edge& e, float* sum, const float* part, int64_t n,
+  // Both sum the whole of `bucket`: sum and part point at its first float.
+  void edge(const Edge& e, const Bucket& bucket, float* sum, const float* part,
             const std::vector<Event*>& ready, std::vector<int>& last_writer, bool push,
             const char* phase);
-  void copy_and_add(const Edge& e, float* sum, const float* part, int64_t n, Stream& adder,
-                    const char* phase);
+  void copy_and_add(const Edge& e, const Bucket& bucket, float* sum, const float* part,
+                    Stream& adder, const char* phase);
   Scratch& scratch_for(int rank, int64_t elements);
   // The Net route (communicator_net.cpp): one closure per collective on net_.
   Stream& net_stream();

@@ -43,7 +43,7 @@ void Communicator::reduce_parts(const Bucket& bucket, const std::vector<float*>&
         for (const Edge& e : level) {
           float* const sum = buffers[static_cast<std::size_t>(e.to)] + at;
           const float* const from = buffers[static_cast<std::size_t>(e.from)] + at;
-          on_compute(q, "peer_add", {len * 4, e.from, e.to, phase}, [&] {
+          on_compute(q, "peer_add", slice_args(bucket.id, at, len, e.from, e.to, phase), [&] {
             s.enqueue([ctx, len, from, sum] { axpy(ctx, len, 1.0f, from, sum); });
           });
         }
@@ -62,7 +62,7 @@ void Communicator::broadcast_part(const Bucket& bucket, const std::vector<float*
   const int64_t at = bucket.offset + part.begin;
   const float* const root = buffers[0] + at;
   for (int r = 1; r < ranks; ++r)
-    on_compute(q, "copy", {static_cast<int64_t>(bytes), 0, r, phase}, [&] {
+    on_compute(q, "copy", slice_args(bucket.id, at, part.end - part.begin, 0, r, phase), [&] {
       copy_async(s, buffers[static_cast<std::size_t>(r)] + at, group_[r].device, root,
                  group_[0].device, bytes);
     });

@@ -117,7 +117,7 @@ void DataParallelTrainer::gather(const std::vector<Shard>& shards) {
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     const int64_t bytes = shards[r].size * classes * 4;
     if (r != out_rank_) out.compute.wait_for(group_[r].compute);
-    traced(replicas_.tracer(), out.compute, out_rank_, Lane::Copy, "copy",
+    traced(replicas_.tracer(), out.compute, out_rank_, Lane::Compute, "copy",
            {bytes, r, out_rank_, "gather"}, [&] {
              copy_async(out.compute, logits_.data() + shards[r].offset * classes, out.device,
                         replicas_.logits(r), group_[r].device, static_cast<std::size_t>(bytes));
@@ -154,7 +154,8 @@ void DataParallelTrainer::scatter_grad(const std::vector<Shard>& shards) {
     const int64_t bytes = shards[r].size * classes * 4;
     TimeMark begin = d.compute.mark();
     if (r != out_rank_) d.compute.wait(loss_ready_);
-    traced(tracer, d.compute, r, Lane::Copy, "copy", {bytes, out_rank_, r, "scatter_grad"}, [&] {
+    traced(tracer, d.compute, r, Lane::Compute, "copy", {bytes, out_rank_, r, "scatter_grad"},
+           [&] {
       copy_async(d.compute, replicas_.dlogits(r), d.device,
                  dlogits_.data() + shards[r].offset * classes, out.device,
                  static_cast<std::size_t>(bytes));

@@ -238,7 +238,11 @@ void ReplicaSet::update(int ranks, Collective collective, const std::function<Sg
 void ReplicaSet::sgd_piece(int owner, Sgd& sgd, const SgdPiece& piece) {
   LogicalDevice& d = group_[piece.runner];
   Stream& on = piece.lane == Lane::Copy ? d.copy : d.compute;
-  traced(tracer_, on, piece.runner, piece.lane, "sgd", {}, [&] {
+  TraceArgs args;
+  args.owner = owner;
+  args.offset = piece.offset;
+  args.length = piece.count;
+  traced(tracer_, on, piece.runner, piece.lane, "sgd", args, [&] {
     const Context ctx = on.context();
     const SgdOptions options = sgd.options();
     const bool first = sgd.steps_taken() == 0;

@@ -128,6 +128,15 @@ void Tracer::write_metadata(std::ostream& out) const {
   }
 }
 
+TraceArgs slice_args(int bucket, int64_t offset, int64_t length, int src, int dst,
+                     const char* phase, bool moves) {
+  TraceArgs a{moves ? length * 4 : -1, src, dst, phase};
+  a.bucket = bucket;
+  a.offset = offset;
+  a.length = length;
+  return a;
+}
+
 void Tracer::write_event(std::ostream& out, const TraceRecord& r) const {
   // On the compute and copy lanes src/dst are local devices (-1: the host); on the net lane,
   // global.
@@ -148,6 +157,9 @@ void Tracer::write_event(std::ostream& out, const TraceRecord& r) const {
   if (a.dst != TraceArgs::kNone) field("dst") << device(a.dst);
   if (a.peer != TraceArgs::kNone) field("peer") << a.peer;
   if (a.bucket != TraceArgs::kNone) field("bucket") << a.bucket;
+  if (a.offset >= 0) field("offset") << a.offset;
+  if (a.length >= 0) field("length") << a.length;
+  if (a.owner != TraceArgs::kNone) field("owner") << global(a.owner);
   if (a.phase) field("phase") << json::quote(a.phase);
   out << (*comma ? "}}" : "}");
 }

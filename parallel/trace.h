@@ -10,12 +10,22 @@
 //   broadcast                                           (ddp only, every compute
 //             lane: before its first step or evaluation, and again after a
 //             resume; dp's replicate phase is copies with phase broadcast)
-//   peer_add, copy  with args {bytes, src, dst, phase}  (compute lanes: a
-//             bucket on the plan's Parts route, parallel/bucket_plan.h)
-//   copy  with args {bytes, src, dst, phase}            (copy lanes)
-//   peer_add  with args {bytes, src, dst, phase}        (copy lanes: a gradient
-//             bucket's reduce edge, reading the sender's buffer in place;
-//             with --edge copy a copy and an add {src, dst, phase} per chunk)
+//   peer_add, copy  with args {bytes, src, dst, phase, bucket, offset, length}
+//             (compute lanes: a bucket on the plan's Parts route, parallel/bucket_plan.h)
+//   copy  with args {bytes, src, dst, phase}            (compute lanes: dp's
+//             gather and scatter_grad, which the compute stream runs)
+//   copy  with args {bytes, src, dst, phase[, bucket, offset, length]}
+//             (copy lanes: the batch's scatter from the host; a bucket's)
+//   peer_add  with args {bytes, src, dst, phase, bucket, offset, length}
+//             (copy lanes: a gradient bucket's reduce edge, reading the sender's
+//             buffer in place; with --edge copy a copy and an add per chunk,
+//             the add {src, dst, phase, bucket, offset, length}, no bytes)
+//   sgd  with args {owner, offset, length}: the replica whose parameters it
+//             steps, and which of them (on the lane of the stream that runs it)
+// Every event is drawn on the lane of the stream that runs it, in the process
+// (pid) of that stream's device: the owner of the stream. bytes are the bytes
+// the event moves (4 x length); offset and length are floats of the flat
+// parameter or gradient buffer; bucket is the plan's id (whole() is the last).
 //   net_wait                                            (compute lane of this
 //             process's first device: its compute waiting for the transfers
 //             between processes, the exposed part of them; several processes)
@@ -68,7 +78,15 @@ struct TraceArgs {
   const char* phase = nullptr;
   int peer = kNone;  // the other process's rank (net lane)
   int bucket = kNone;
+  // The slice of the flat parameter (or gradient) buffer the event moves or
+  // adds, in floats: [offset, offset + length); sgd: the elements it steps.
+  int64_t offset = -1, length = -1;
+  int owner = kNone;  // sgd: the replica whose parameters it steps
 };
+// A copy or add of floats [offset, offset + length) of bucket `bucket` from
+// device src to dst; `moves` false: an add, which moves no bytes itself.
+TraceArgs slice_args(int bucket, int64_t offset, int64_t length, int src, int dst,
+                     const char* phase, bool moves = true);
 
 // Who records a trace in a run of several processes.
 struct TraceProcess {

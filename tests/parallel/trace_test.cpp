@@ -59,8 +59,14 @@ Parsed parse_trace(const std::string& text) {
     const std::string name = member(e, "name")->text;
     p.pids.insert(pid);
     const uint64_t tid = number(e, "tid");
-    // The copy lane: copies, and the buckets' in-place adds and SGD.
-    EXPECT_EQ(tid, name == "copy" || name == "peer_add" || name == "sgd" ? 1u : 0u) << name;
+    // An event is on the lane of the stream that runs it: the copy lane holds
+    // copies, the buckets' in-place adds and SGD; gather and scatter_grad copy
+    // on the compute stream (the test net's buckets are below the Parts size).
+    const json::Value* args = member(e, "args");
+    const json::Value* phase = args ? member(*args, "phase") : nullptr;
+    const bool on_compute = phase && (phase->text == "gather" || phase->text == "scatter_grad");
+    EXPECT_EQ(tid, (name == "copy" || name == "peer_add" || name == "sgd") && !on_compute ? 1u : 0u)
+        << name;
     EXPECT_EQ(member(e, "ts")->kind, json::Kind::Number);
     EXPECT_NE(member(e, "dur")->text[0], '-') << name;
     ++p.count[name];
@@ -168,6 +174,74 @@ TEST(Trace, EdgeCopyAddsNameTheirEdge) {
     EXPECT_EQ(member(*args, "phase")->text, "reduce");
   }
   EXPECT_GT(adds, 2);
+}
+
+// Every copy and add of a bucket names the bucket and its slice of the flat
+// buffer ([offset, offset + length) floats, bytes = 4 x length); a bucket's
+// slices stay inside one range, and no two buckets' ranges overlap (ddp's
+// first broadcast is of the whole buffer, the plan's whole(), id 4); every sgd
+// names the replica it steps and its elements, which add up to the parameters.
+TEST(Trace, BucketEventsNameTheirSliceAndSgdItsOwner) {
+  const int64_t params = 175434;
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed})
+    for (int variant = 0; variant < 3; ++variant) {
+      ParallelOptions options = test::mode(m);
+      if (variant == 1) {
+        options.plan.direct_reads = false;
+        options.plan.chunk_bytes = 4096;
+      }
+      if (variant == 2) options.plan.split_bucket_floats = 1;  // every bucket in parts
+      const int steps = 1, devices = 3;
+      const json::Value root = json::parse(trace_of(options, devices, 6, steps), "trace");
+      std::map<uint64_t, std::pair<uint64_t, uint64_t>> range;  // bucket: [begin, end)
+      std::map<uint64_t, uint64_t> stepped;                      // owner: elements
+      int slices = 0;
+      uint64_t whole = 0;
+      for (const json::Value& e : member(root, "traceEvents")->items) {
+        const std::string name = member(e, "name")->text;
+        const json::Value* args = member(e, "args");
+        if (name == "sgd") {
+          ASSERT_NE(args, nullptr);
+          stepped[number(*args, "owner")] += number(*args, "length");
+          continue;
+        }
+        if (name != "copy" && name != "peer_add" && name != "add") continue;
+        const std::string phase = member(*args, "phase")->text;
+        if (phase != "broadcast" && phase != "reduce" && phase != "all_reduce") continue;
+        ++slices;
+        const uint64_t bucket = number(*args, "bucket"), offset = number(*args, "offset"),
+                       length = number(*args, "length");
+        EXPECT_GT(length, 0u);
+        EXPECT_LE(offset + length, static_cast<uint64_t>(params));
+        if (name != "add") {
+          EXPECT_EQ(number(*args, "bytes"), 4 * length) << name;
+        }
+        if (bucket == 4) {  // the plan's whole(): ddp's first broadcast, maybe in parts
+          whole += length;
+          continue;
+        }
+        auto [at, fresh] = range.try_emplace(bucket, offset, offset + length);
+        if (!fresh) {
+          at->second.first = std::min(at->second.first, offset);
+          at->second.second = std::max(at->second.second, offset + length);
+        }
+      }
+      const std::string what = concat(parallel_mode_name(m), " variant ", variant);
+      EXPECT_GT(slices, 3) << what;
+      EXPECT_EQ(range.size(), 4u) << what << ": conv1, conv2, fc1, fc2";
+      uint64_t end = 0;
+      for (const auto& [bucket, r] : range) {  // ids in forward order, ranges in order too
+        EXPECT_GE(r.first, end) << what << " bucket " << bucket;
+        end = r.second;
+      }
+      EXPECT_EQ(end, static_cast<uint64_t>(params)) << what;
+      const uint64_t broadcast = m == ParallelMode::Distributed ? (devices - 1) * params : 0;
+      EXPECT_EQ(whole, broadcast) << what << ": each receiver gets the whole buffer once";
+      const std::size_t owners = m == ParallelMode::DataParallel ? 1 : devices;
+      EXPECT_EQ(stepped.size(), owners) << what;
+      for (const auto& [owner, n] : stepped)
+        EXPECT_EQ(n, static_cast<uint64_t>(params * steps)) << what << " owner " << owner;
+    }
 }
 
 // One span on a fresh CPU stream, between two marks.
