@@ -58,7 +58,9 @@ StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host
   loss(B);
   scatter_grad(shards);
   for (int r = 0; r < active; ++r) replicas_.backward(r);
+  replicas_.host_span("enqueue");  // the forward and backward
   const StepStats stats = check_loss(host_y, B);
+  replicas_.host_span("wait/loss");
   replicas_.update(
       active, Collective::Reduce, [this](int r) { return r == 0 ? &sgd_ : nullptr; },
       /*after_sent=*/true);

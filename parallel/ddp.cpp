@@ -72,7 +72,9 @@ StepStats DistributedTrainer::run_step(const float* host_x, const int32_t* host_
   replicas_.scatter(shards, host_x, host_y);
   for (int r = 0; r < active; ++r) forward_and_loss(r, shards[r].size, weight);
   for (int r = 0; r < ranks; ++r) backward(r, active);
+  replicas_.host_span("enqueue");  // the forward and backward
   const StepStats stats = check_loss(shards, host_y, B, counted);
+  replicas_.host_span("wait/loss");
   replicas_.update(
       ranks, Collective::AllReduce,
       [this](int r) { return sgds_[static_cast<std::size_t>(r)].get(); },

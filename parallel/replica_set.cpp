@@ -146,6 +146,14 @@ void ReplicaSet::begin_step(int64_t B, const std::vector<Shard>& shards) {
   }
   if (tracer_)
     for (int r = 0; r < group_.size(); ++r) step_begin_[r] = group_[r].compute.mark();
+  host_mark_us_ = tracer_ ? host_microseconds() : 0;
+}
+
+void ReplicaSet::host_span(const char* name) {
+  if (!tracer_) return;
+  const double now = host_microseconds();
+  tracer_->host_span(0, Lane::Host, name, host_mark_us_, now);
+  host_mark_us_ = now;
 }
 
 void ReplicaSet::scatter(const std::vector<Shard>& shards, const float* host_x,
@@ -175,8 +183,10 @@ void ReplicaSet::finish_step() {
   if (tracer_)
     for (int r = 0; r < group_.size(); ++r)
       tracer_->span(r, Lane::Compute, "step", step_begin_[r], group_[r].compute.mark());
+  host_span("enqueue");  // the reduce and SGD
   group_.synchronize();
   comm_.synchronize();
+  host_span("sync");
   if (tracer_) tracer_->flush();
   communication_ms_ = clock_.take_ms();
   net_time_ = comm_.take_net_time();

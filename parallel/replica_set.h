@@ -91,6 +91,9 @@ class ReplicaSet {
   void scatter(const std::vector<Shard>& shards, const float* host_x, const int32_t* host_y);
   // ...queue each phase, and wait for all of it here (span "step").
   void finish_step();
+  // The host lane: a span `name` from the host's last mark (begin_step, or the
+  // span before) to now, on this process's first device (trace only).
+  void host_span(const char* name);
   double last_communication_ms() const { return communication_ms_; }
   NetTime last_net_time() const { return net_time_; }
 
@@ -138,6 +141,7 @@ class ReplicaSet {
   Communicator comm_;
   std::vector<std::vector<Event>> ready_;  // [rank][bucket]: its grads are written (compute)
   std::vector<TimeMark> step_begin_;
+  double host_mark_us_ = 0;
   int64_t steps_ = 0;
   double communication_ms_ = 0;
   NetTime net_time_;

@@ -112,7 +112,7 @@ std::vector<TraceRecord> Tracer::records() {
 
 // Who wrote the file (several processes only), then the process and thread names.
 void Tracer::write_metadata(std::ostream& out) const {
-  const char* const threads[] = {"compute", "copy", "net"};
+  const char* const threads[] = {"compute", "copy", "net", "host"};
   const int thread_count = several_ ? 3 : 2;
   for (std::size_t d = 0; d < device_names_.size(); ++d) {
     const int pid = global(static_cast<int>(d));
@@ -121,10 +121,12 @@ void Tracer::write_metadata(std::ostream& out) const {
     out << ",\n"
         << R"({"ph":"M","name":"process_sort_index","pid":)" << pid
         << R"(,"tid":0,"args":{"sort_index":)" << pid << "}}";
-    for (int tid = 0; tid < thread_count; ++tid)
+    for (int tid = 0; tid < thread_count + (d == 0 ? 1 : 0); ++tid) {  // device 0: the host
+      const int lane = tid < thread_count ? tid : static_cast<int>(Lane::Host);
       out << ",\n"
-          << R"({"ph":"M","name":"thread_name","pid":)" << pid << ",\"tid\":" << tid
-          << R"(,"args":{"name":")" << threads[tid] << "\"}}";
+          << R"({"ph":"M","name":"thread_name","pid":)" << pid << ",\"tid\":" << lane
+          << R"(,"args":{"name":")" << threads[lane] << "\"}}";
+    }
   }
 }
 

@@ -37,6 +37,10 @@
 //             plus received; peer when all go to one process)
 //   add  with args {bytes, phase}                       (net lane: the sums the
 //             net stream computes between exchanges)
+//   enqueue, wait/loss, sync                            (the host lane, tid 3
+//             of this process's first device, "host": the host thread queuing
+//             a step's work, waiting for and reading the loss, queuing the
+//             reduce and SGD, then the end-of-step sync; one per process)
 // src and dst are devices; -1 is the host (the batch comes from host memory).
 //
 // One process of several (the TraceProcess constructor) writes a file that
@@ -68,7 +72,7 @@
 
 namespace cudp {
 
-enum class Lane { Compute = 0, Copy = 1, Net = 2 };
+enum class Lane { Compute = 0, Copy = 1, Net = 2, Host = 3 };
 
 // Each field is written only when set: bytes >= 0, the others != kNone / null.
 struct TraceArgs {

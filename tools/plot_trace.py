@@ -51,12 +51,13 @@ import tempfile
 from collections import namedtuple
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 500, 100
-LANES = ("compute", "copy", "net")
+LANES = ("compute", "copy", "net", "host")
 # The phases in the order of a step, so that the legend reads like one.
 PHASE_COLOURS = {
     "step": "#eeeeee", "broadcast": "#8c564b", "scatter": "#17becf", "forward": "#1f77b4",
     "gather": "#bcbd22", "loss": "#d62728", "scatter_grad": "#e377c2", "backward": "#ff7f0e",
     "reduce": "#2ca02c", "all_reduce": "#2ca02c", "join": "#7f7f7f", "sgd": "#9467bd",
+    "enqueue": "#c7c7c7", "wait": "#f7b6d2", "sync": "#dbdb8d",
 }
 OTHER_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
 
@@ -104,9 +105,9 @@ def read_trace(path):
             continue
         if not isinstance(event.get("name"), str):
             raise BadInput(f"{where}: expected a name string, found {kind(event.get('name'))}")
-        if not isinstance(pid, int) or pid < 0 or tid not in (0, 1, 2):
-            raise BadInput(f"{where}: expected pid a device >= 0 and tid 0 (compute), 1 (copy) "
-                           f"or 2 (net), found pid {pid!r}, tid {tid!r}")
+        if not isinstance(pid, int) or pid < 0 or tid not in (0, 1, 2, 3):
+            raise BadInput(f"{where}: expected pid a device >= 0 and tid 0 (compute), 1 (copy), "
+                           f"2 (net) or 3 (host), found pid {pid!r}, tid {tid!r}")
         if not is_number(event.get("ts")) or not is_number(event.get("dur")) or event["dur"] < 0:
             raise BadInput(f"{where}: expected numbers ts and dur >= 0, "
                            f"found ts {event.get('ts')!r}, dur {event.get('dur')!r}")
@@ -223,13 +224,20 @@ def draw(source, names, step_spans, k, step_count, title, plt):
     from matplotlib.patches import Patch
 
     ranks = sorted({s.rank for s in step_spans} | set(names))
-    host = any(s.src == -1 or s.dst == -1 for s in step_spans)
+    # The host rows on top: one per process whose host lane (tid 3, on its first
+    # device) has spans, or one for the host end of the batch's copies.
+    host_of = sorted({s.rank for s in step_spans if s.lane == 3})
+    if not host_of and any(s.src == -1 or s.dst == -1 for s in step_spans):
+        host_of = [None]
     lanes = 3 if any(s.lane == 2 for s in step_spans) else 2  # the net lane when it is used
-    rows = (["host"] if host else []) + [f"{short_name(names, r)}  {lane}"
-                                         for r in ranks for lane in LANES[:lanes]]
-    first = 1 if host else 0
+    host_rows = ["host" if len(host_of) == 1 else f"host of device {p}" for p in host_of]
+    rows = host_rows + [f"{short_name(names, r)}  {lane}"
+                        for r in ranks for lane in LANES[:lanes]]
+    first = len(host_rows)
 
     def row(rank, lane):
+        if lane == 3:
+            return host_of.index(rank)
         return first + lanes * ranks.index(rank) + lane if rank >= 0 else 0
 
     duration = max(s.end for s in step_spans)

@@ -67,8 +67,9 @@ TEST_F(TraceMerge, TwoRanksBecomeOneTraceWithALanePerDeviceInRankOrder) {
   const MergedTrace merged = merge_trace_files({b, a}, path("out.json"));  // any order
   EXPECT_EQ(merged.ranks, 2);
   EXPECT_EQ(merged.devices, 3);
-  // Per device: a process name, a sort index, three thread names and one step.
-  EXPECT_EQ(merged.events, 3u * 6u);
+  // Per device: a process name, a sort index, three thread names and one step;
+  // each rank's first device has a host lane too.
+  EXPECT_EQ(merged.events, 3u * 6u + 2u);
   const json::Value root = json::parse(read_bytes(path("out.json")), "out.json");
   EXPECT_EQ(member(root, "cudp")->members.size(), 3u);
   std::vector<uint64_t> pids;  // in file order
@@ -179,7 +180,7 @@ TEST_F(TraceMerge, TheCommandMergesAndRefusesWithOneLine) {
   const std::string a = rank0(), b = rank1();
   const test::CliRun ok = test::cli({"trace", "merge", a, "--output", path("out.json"), b});
   EXPECT_EQ(ok.status, 0) << ok.err;
-  EXPECT_EQ(ok.out, concat("merged 2 ranks (3 devices, 18 events) into ", path("out.json"), "\n"));
+  EXPECT_EQ(ok.out, concat("merged 2 ranks (3 devices, 20 events) into ", path("out.json"), "\n"));
   const test::CliRun help = test::cli({"trace", "merge", "--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("usage: cudp trace merge --output OUT IN..."), std::string::npos);

@@ -65,8 +65,14 @@ Parsed parse_trace(const std::string& text) {
     const json::Value* args = member(e, "args");
     const json::Value* phase = args ? member(*args, "phase") : nullptr;
     const bool on_compute = phase && (phase->text == "gather" || phase->text == "scatter_grad");
-    EXPECT_EQ(tid, (name == "copy" || name == "peer_add" || name == "sgd") && !on_compute ? 1u : 0u)
+    const bool host = name == "enqueue" || name == "wait/loss" || name == "sync";
+    EXPECT_EQ(tid, host ? 3u
+                   : (name == "copy" || name == "peer_add" || name == "sgd") && !on_compute ? 1u
+                                                                                            : 0u)
         << name;
+    if (host) {
+      EXPECT_EQ(pid, 0u) << "the host lane is on the first device";
+    }
     EXPECT_EQ(member(e, "ts")->kind, json::Kind::Number);
     EXPECT_NE(member(e, "dur")->text[0], '-') << name;
     ++p.count[name];
@@ -112,6 +118,11 @@ TEST(Trace, DataParallelStepsAreValidJsonWithEveryPhaseAndByte) {
         "backward/conv1", "peer_add", "join", "sgd", "copy"})
     EXPECT_GT(p.count.count(name), 0u) << name;
   EXPECT_EQ(p.count.at("step"), devices * steps);
+  // The host lane, per step: queue forward and backward, wait for the loss,
+  // queue the reduce and SGD, sync at the end.
+  EXPECT_EQ(p.count.at("enqueue"), 2 * steps);
+  EXPECT_EQ(p.count.at("wait/loss"), steps);
+  EXPECT_EQ(p.count.at("sync"), steps);
   EXPECT_EQ(p.count.at("sgd"), steps * 4);          // rank 0 only, one per bucket
   EXPECT_EQ(p.count.count("forward/flatten"), 0u);  // a reshape is no work
   EXPECT_EQ(p.copy_bytes.at("scatter"), steps * (B * sample * 4 + B * 4));
@@ -289,7 +300,8 @@ TEST(Trace, OneOfSeveralProcessesWritesGlobalDevicesANetLaneAndWhoWroteIt) {
             (std::map<uint64_t, std::string>{{2, "rank 1 \u00b7 device 2 (cpu:0) \u00b7 node-b"},
                                              {3, "rank 1 \u00b7 device 3 (cpu:1) \u00b7 node-b"}}));
   EXPECT_EQ(thread_names.at({3, 2}), "net");
-  EXPECT_EQ(thread_names.size(), 6u);
+  EXPECT_EQ(thread_names.at({2, 3}), "host");  // on this process's first device only
+  EXPECT_EQ(thread_names.size(), 7u);
 
   ASSERT_EQ(spans.size(), 3u);
   EXPECT_EQ(number(*spans.at("step"), "pid"), 3u);
@@ -363,7 +375,7 @@ TEST(Trace, OneProcessWritesNoNetLaneAndNoCudpObject) {
       EXPECT_EQ(member(e, "ts")->text, "0.000");
     }
   }
-  EXPECT_EQ(threads, 2);
+  EXPECT_EQ(threads, 3);  // compute, copy, and the host lane of the first device
 }
 
 TEST(Trace, AProcessOutsideItsRanksIsRefused) {
