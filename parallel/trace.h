@@ -42,6 +42,8 @@
 //             a step's work, waiting for and reading the loss, queuing the
 //             reduce and SGD, then the end-of-step sync; one per process)
 // src and dst are devices; -1 is the host (the batch comes from host memory).
+// kSpanNames below is this list as data (a test checks both against the
+// names a run emits).
 //
 // One process of several (the TraceProcess constructor) writes a file that
 // `cudp trace merge` can join to the others (parallel/trace_merge.h): pids
@@ -73,6 +75,12 @@
 namespace cudp {
 
 enum class Lane { Compute = 0, Copy = 1, Net = 2, Host = 3 };
+
+// Every span name above; "forward/" and "backward/" are followed by a layer.
+inline constexpr const char* kSpanNames[] = {
+    "step",    "scatter",   "forward/",  "gather",   "loss",      "scatter_grad", "backward/",
+    "join",    "sgd",       "broadcast", "peer_add", "copy",      "add",          "net_wait",
+    "reduce",  "all_reduce", "allreduce", "exchange", "enqueue",  "wait/loss",    "sync"};
 
 // Each field is written only when set: bytes >= 0, the others != kNone / null.
 struct TraceArgs {

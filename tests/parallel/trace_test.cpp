@@ -255,6 +255,49 @@ TEST(Trace, BucketEventsNameTheirSliceAndSgdItsOwner) {
     }
 }
 
+// trace.h's list of names (its comment and kSpanNames) is what the trainers
+// emit: every name a run writes is listed, and every listed name but those
+// of the net lane (several processes: mpi.trace) is written by some run of
+// dp or ddp, edges direct or copied, buckets whole or in parts, textbook.
+TEST(Trace, TheListedSpanNamesAreTheNamesEmitted) {
+  std::set<std::string> listed;
+  for (const char* name : kSpanNames) listed.insert(name);
+  std::ifstream header(std::string(CUDP_SOURCE_DIR) + "/parallel/trace.h");
+  std::stringstream text;
+  text << header.rdbuf();
+  auto in_comment = [&](const std::string& name) {  // "//   step, scatter, forward/<layer>, ..."
+    if (name.back() == '/') return text.str().find(" " + name + "<layer>") != std::string::npos;
+    return text.str().find(" " + name + ",") != std::string::npos ||
+           text.str().find(" " + name + "  ") != std::string::npos;
+  };
+  for (const std::string& name : listed)
+    EXPECT_TRUE(in_comment(name)) << name << " is in kSpanNames but not in trace.h's comment";
+  std::set<std::string> emitted;
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed})
+    for (int variant = 0; variant < 4; ++variant) {
+      ParallelOptions options = test::mode(m);
+      if (variant == 1) options.plan.direct_reads = false;
+      if (variant == 2) options.plan.split_bucket_floats = 1;
+      if (variant == 3) options.plan.textbook = true;
+      const json::Value root = json::parse(trace_of(options, 3, 6, 2), "trace");
+      for (const json::Value& e : member(root, "traceEvents")->items) {
+        if (member(e, "ph")->text != "X") continue;
+        std::string name = member(e, "name")->text;
+        const std::size_t slash = name.find('/');
+        if (slash != std::string::npos && name != "wait/loss") name = name.substr(0, slash + 1);
+        emitted.insert(name);
+      }
+    }
+  for (const std::string& name : emitted) EXPECT_TRUE(listed.count(name)) << name << " is emitted";
+  for (const std::string& name : listed) {
+    const bool net_only = name == "net_wait" || name == "reduce" || name == "all_reduce" ||
+                          name == "allreduce" || name == "exchange";
+    if (!net_only) {
+      EXPECT_TRUE(emitted.count(name)) << name << " is listed, never emitted";
+    }
+  }
+}
+
 // One span on a fresh CPU stream, between two marks.
 void span_on(Tracer& tracer, Stream& stream, int device, Lane lane, const char* name,
              TraceArgs args = {}) {
