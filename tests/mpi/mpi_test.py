@@ -126,6 +126,11 @@ def group_bits(args, tmp):
         ("parts:np3xcpu1=cpu3 idle", 3, "cpu:1", "cpu:3", parts + ["--batch", "2"]),
         ("parts:cpu2+cpu1=cpu3", 2, ["cpu:2", "cpu:1"], "cpu:3", parts + ["--batch", "7"]),
         ("cpu1+cpu2=cpu3", 2, ["cpu:1", "cpu:2"], "cpu:3", ["--batch", "7", "--steps", "3"]),
+        # --textbook: DDP's reducer buckets (fc1 with the layers above it, then
+        # conv2, conv1), no parts across processes; equal to one process's
+        # textbook run, which BucketPlan.TextbookGivesTheDefaultsBits ties to the default.
+        ("textbook:np2xcpu2=cpu4", 2, "cpu:2", "cpu:4",
+         parts + ["--batch", "10", "--textbook", "--bucket-cap-mb", "0.01"]),
     ]
     for name, np_, local, single, flags in cases:
         tag = name.split()[0]

@@ -87,7 +87,7 @@ struct WholeBuffer {
   BucketPlan plan;
   Communicator c;
   WholeBuffer(DeviceGroup& group, int64_t n, ReduceAlgorithm a, bool direct)
-      : plan({n}, group, {a, std::size_t{1} << 20, direct, int64_t{1} << 60}), c(group, plan) {}
+      : plan(std::vector<int64_t>{n}, group, {a, std::size_t{1} << 20, direct, int64_t{1} << 60}), c(group, plan) {}
   void all_reduce(const std::vector<float*>& buffers) {
     const int ranks = static_cast<int>(buffers.size());
     c.all_reduce(plan.whole(), buffers, c.ready_now(ranks));
