@@ -165,12 +165,13 @@ std::string net_column(const NetTime& net, int64_t steps) {
 int train_command(const std::vector<std::string>& args, std::ostream& out,
                   ProcessGroup& processes) {
   std::string help;
-  TrainConfig c = parse_train_config(args, &help, launch_of(processes));
+  const Launch launch = launch_of(processes);
+  TrainConfig c = parse_train_config(args, &help, launch);
   const bool several = processes.size() > 1;
   const bool writes = processes.rank() == 0;  // rank 0 alone prints, logs and saves
   if (writes && !c.help && !c.devices.empty() && c.devices[0].is_cpu()) {
     const std::string crowded =
-        oversubscription_warning(c.devices.size(), c.threads, launch_of(processes).on_host,
+        oversubscription_warning(c.devices.size(), c.threads, launch.on_host,
                                  std::max(1u, std::thread::hardware_concurrency()));
     if (!crowded.empty()) log_warn(crowded);
   }
