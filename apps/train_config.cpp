@@ -93,7 +93,11 @@ Flags train_flags() {
         "devices, then MPI's own all-reduce: faster for big buckets, not bitwise)");
   f.add("timeout", "300",
         "under mpirun: seconds a rank waits for another before the run fails on every rank");
-  f.add("reduce", "tree", "gradient summation: tree (binomial) or star (each into the first)");
+  f.add("reduce", "tree",
+        "gradient summation: tree (binomial), star (each into the first) or ring (a "
+        "reduce-scatter round the devices, each summing one slice, then an all-gather in "
+        "ddp, a gather to the first device in dp: ZeRO's and FSDP's building block); "
+        "under mpirun over every device of every rank");
   f.add("chunk-bytes", "1M", "collectives move buffers in chunks of this size (K, M suffixes)");
   f.add("edge", "direct",
         "reduce edges: direct (one add in place, where the two devices can address each "
@@ -304,6 +308,9 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   if (textbook_dp && !f.given("reduce")) f.set_default("reduce", "star");  // torch's comm
   if (textbook_dp && !f.given("edge")) f.set_default("edge", "copy");    // .to(), then add
   c.reduce = parse_reduce_algorithm(f.str("reduce"));
+  if (processes && c.reduce == ReduceAlgorithm::Ring && c.inter == InterProcess::Allreduce)
+    fail("--reduce ring: runs round every device of every rank, so it cannot be combined with "
+         "--inter allreduce (MPI's own all-reduce between ranks); use --inter tree");
   c.chunk_bytes = parse_byte_size(f.str("chunk-bytes"));
   const std::string edge = f.str("edge");
   if (edge != "direct" && edge != "copy")

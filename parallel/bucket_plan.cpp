@@ -162,7 +162,7 @@ BucketPlan::BucketPlan(const std::vector<std::vector<int64_t>>& tensor_sizes,
 Route BucketPlan::route(const Bucket& bucket, int ranks) const {
   if (across_processes_) return Route::Net;
   if (ranks < 2 || bucket.count < options_.split_bucket_floats || !options_.direct_reads ||
-      options_.textbook)
+      options_.textbook || options_.algorithm == ReduceAlgorithm::Ring)
     return Route::Whole;
   for (int q = 1; q < ranks; ++q)
     if (!shares_root_[static_cast<std::size_t>(q)]) return Route::Whole;
@@ -173,9 +173,17 @@ Range BucketPlan::part(const Bucket& bucket, int ranks, int q) const {
   return split_range(bucket.count, ranks, q);
 }
 
+Range BucketPlan::ring_slice(const Bucket& bucket, int ranks, int c) const {
+  const Range s = split_range(whole_.count, ranks, c);
+  const int64_t begin = std::max(s.begin, bucket.offset);
+  const int64_t end = std::min(s.end, bucket.offset + bucket.count);
+  if (begin >= end) return {0, 0};
+  return {begin - bucket.offset, end - bucket.offset};
+}
+
 bool BucketPlan::net_parts(const Bucket& bucket) const {
   return across_processes_ && options_.inter == InterProcess::Tree && !options_.textbook &&
-         bucket.count >= options_.split_bucket_floats;
+         options_.algorithm != ReduceAlgorithm::Ring && bucket.count >= options_.split_bucket_floats;
 }
 
 bool BucketPlan::direct(int to, int from) const {

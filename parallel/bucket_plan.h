@@ -13,10 +13,12 @@
 //                  both ends are in this process and a point-to-point transfer
 //                  between processes otherwise (communicator_net.cpp); an
 //                  all-reduce of split_bucket_floats or more in parts, each
-//                  process summing 1/P of the elements (net_schedule.h).
+//                  process summing 1/P of the elements (net_schedule.h); a
+//                  ring's hops the same way, each local or a transfer.
 //           Parts  M ranks that all address each other's memory in place (CPU
 //                  devices; logical devices on one GPU), a bucket of
-//                  split_bucket_floats or more, direct reads: the bucket is cut
+//                  split_bucket_floats or more, direct reads, tree or star (a
+//                  ring is already cut, one slice per rank): the bucket is cut
 //                  into M parts and rank q's COMPUTE stream does part q of every
 //                  edge. On CPU devices a copy stream is one more thread on the
 //                  same cores: it took a core from one replica at a time, which
@@ -140,6 +142,11 @@ class BucketPlan {
 
   Route route(const Bucket& bucket, int ranks) const;
   Range part(const Bucket& bucket, int ranks, int q) const;  // Parts: rank q's elements
+  // Ring: slice c of the WHOLE buffer (split_range over the ranks), cut to the
+  // bucket, relative to its offset (empty where they do not meet). Slicing the
+  // whole buffer, not each bucket, makes an element's order of adds depend on
+  // its index alone, so the ring's bits do not change with the bucketing.
+  Range ring_slice(const Bucket& bucket, int ranks, int c) const;
   // Net route: an all-reduce of this bucket runs in parts, each process
   // summing 1/P of it (communicator_net.cpp); the same bits as the tree.
   bool net_parts(const Bucket& bucket) const;

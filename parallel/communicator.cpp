@@ -162,6 +162,8 @@ void Communicator::run_reduce(const Bucket& bucket, const std::vector<float*>& b
     return run_net(bucket, buffers, true, all_reduce, event(o.reduced, 0));
   }
   if (o.route == Route::Parts) return reduce_parts(bucket, buffers, ready, all_reduce);
+  if (plan_.algorithm() == ReduceAlgorithm::Ring)
+    return reduce_ring(bucket, buffers, ready, all_reduce);
   reduce_whole(bucket, buffers, ready, all_reduce);
 }
 

@@ -38,7 +38,7 @@
 
 namespace cudp {
 
-struct NetSpans;  // communicator_net.cpp
+struct NetSpans;  // net_spans.h
 
 // Time a root's compute stream spent communicating; read after synchronizing.
 class CommClock {
@@ -125,6 +125,9 @@ class Communicator {
                     const std::vector<Event*>& ready, bool all_reduce);
   void reduce_parts(const Bucket& bucket, const std::vector<float*>& buffers,
                     const std::vector<Event*>& ready, bool all_reduce);
+  // --reduce ring (communicator_ring.cpp): reduce-scatter, then all-gather or gather.
+  void reduce_ring(const Bucket& bucket, const std::vector<float*>& buffers,
+                   const std::vector<Event*>& ready, bool all_reduce);
   void broadcast_part(const Bucket& bucket, const std::vector<float*>& buffers, int q,
                       const char* phase);
   // Both sum the whole of `bucket`: sum and part point at its first float.
@@ -141,6 +144,8 @@ class Communicator {
   void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast,
                 NetSpans& spans);
   void net_parts(const std::vector<float*>& at, int64_t n, int tag, NetSpans& spans);
+  void net_ring(const Bucket& bucket, const std::vector<float*>& at, int tag, bool all_gather,
+                NetSpans& spans);
   void net_local_then_mpi(const std::vector<float*>& at, int64_t n, NetSpans& spans);
   float* staging(std::size_t slot, int64_t n);
   // s waits for `done` (a net event) or for the whole net stream; timed as

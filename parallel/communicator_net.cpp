@@ -28,6 +28,7 @@
 
 #include "kernels/axpy.h"
 #include "parallel/communicator.h"
+#include "parallel/net_spans.h"
 #include "parallel/net_schedule.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
@@ -53,37 +54,6 @@ NetTime NetClock::take() {
   waits_.clear();
   return t;
 }
-
-// The net lane's spans inside one collective, timed on the host: the closure
-// runs on the net stream's own worker thread. Without a tracer, just the work.
-struct NetSpans {
-  Tracer* tracer;
-  void exchange(ProcessGroup& processes, const std::vector<Transfer>& transfers,
-                const char* phase) {
-    if (!tracer || transfers.empty()) return processes.exchange(transfers);
-    const double begin = host_microseconds();
-    processes.exchange(transfers);
-    TraceArgs args;
-    args.bytes = 0;
-    args.phase = phase;
-    for (const Transfer& t : transfers) {
-      args.bytes += static_cast<int64_t>(t.bytes);
-      args.peer = args.peer == TraceArgs::kNone || args.peer == t.peer ? t.peer : -1;
-    }
-    if (args.peer == -1) args.peer = TraceArgs::kNone;  // several peers
-    tracer->host_span(0, Lane::Net, "exchange", begin, host_microseconds(), args);
-  }
-  template <class Adds>
-  void adds(int64_t bytes, const char* phase, Adds&& run) {
-    if (!tracer) return run();
-    const double begin = host_microseconds();
-    run();
-    TraceArgs args;
-    args.bytes = bytes;
-    args.phase = phase;
-    tracer->host_span(0, Lane::Net, "add", begin, host_microseconds(), args);
-  }
-};
 
 void Communicator::wait_net(Stream& s, Event* done) {
   const bool timed = &s == &group_[0].compute;
@@ -126,12 +96,15 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   const char* name = mpi_sum ? "allreduce" : !reduce ? "broadcast" : broadcast ? "all_reduce" : "reduce";
   Tracer* tracer = tracer_;  // as when queued: evaluation runs untraced
   const int id = bucket.id;
+  const Bucket piece = bucket;
   Stream& net = net_stream();
-  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts, name, tracer, id] {
+  net.enqueue([this, at, n, tag, piece, reduce, broadcast, mpi_sum, parts, name, tracer, id] {
     const double begin = host_microseconds();
     NetSpans spans{tracer};
     if (mpi_sum)
       net_local_then_mpi(at, n, spans);
+    else if (reduce && plan_.algorithm() == ReduceAlgorithm::Ring)
+      net_ring(piece, at, tag, broadcast, spans);
     else if (parts)
       net_parts(at, n, tag + 1, spans);
     else

@@ -20,6 +20,9 @@
 //             (copy lanes: a gradient bucket's reduce edge, reading the sender's
 //             buffer in place; with --edge copy a copy and an add per chunk,
 //             the add {src, dst, phase, bucket, offset, length}, no bytes)
+//             --reduce ring: its hops are peer_add (or copy and add) with
+//             phase reduce_scatter, then copy with all_gather (ddp) or gather
+//             (dp, into the first device), one slice each, on the receiver's lane
 //   sgd  with args {owner, offset, length}: the replica whose parameters it
 //             steps, and which of them (on the lane of the stream that runs it)
 // Every event is drawn on the lane of the stream that runs it, in the process

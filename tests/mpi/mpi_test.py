@@ -131,6 +131,12 @@ def group_bits(args, tmp):
         # textbook run, which BucketPlan.TextbookGivesTheDefaultsBits ties to the default.
         ("textbook:np2xcpu2=cpu4", 2, "cpu:2", "cpu:4",
          parts + ["--batch", "10", "--textbook", "--bucket-cap-mb", "0.01"]),
+        # --reduce ring: each hop local or MPI, round the global devices.
+        ("ring:np2xcpu2=cpu4", 2, "cpu:2", "cpu:4", ["--batch", "10", "--steps", "5", "--reduce", "ring"]),
+        ("ring:np3xcpu1=cpu3 idle", 3, "cpu:1", "cpu:3",
+         ["--batch", "2", "--steps", "3", "--reduce", "ring"]),
+        ("ring:cpu2+cpu1=cpu3 copy edges", 2, ["cpu:2", "cpu:1"], "cpu:3",
+         ["--batch", "7", "--steps", "3", "--reduce", "ring", "--edge", "copy", "--chunk-bytes", "4K"]),
     ]
     for name, np_, local, single, flags in cases:
         tag = name.split()[0]
@@ -152,6 +158,10 @@ def group_bits(args, tmp):
             return keep if keep else None
         check(losses(p1) == losses(pn),
               name + ": rank 0 prints the same losses and accuracies", pn)
+    # The ring is its own order: its bits are not the tree's (same flags otherwise).
+    check(not same_tensors(os.path.join(tmp, "np2xcpu2=cpu4-one.safetensors"),
+                           os.path.join(tmp, "ring:np2xcpu2=cpu4-one.safetensors")),
+          "--reduce ring sums in another order than the tree: other last bits")
     # Over TCP, as between two machines.
     flags = ["--batch", "10", "--steps", "3"]
     p1, one = train(args, tmp, "tcp-one", ["--devices", "cpu:4"] + flags)

@@ -123,7 +123,9 @@ TEST(BucketPlan, TextbookRunsWholeEdgesAndOneSgdOnTheOwnersComputeStream) {
 TEST(BucketPlan, TextbookGivesTheDefaultsBits) {
   const auto batches = make_batches(5, 10, 61);  // 4 ranks: 3, 3, 3, 1
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
-    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+    // The ring too: its slices are the whole buffer's, whatever the buckets.
+    for (ReduceAlgorithm algorithm :
+         {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
       for (int ranks : {2, 3, 4}) {
         const std::string what =
             concat(parallel_mode_name(m), " ", reduce_algorithm_name(algorithm), " N=", ranks);

@@ -3,8 +3,8 @@
 //
 // Rank r contributes r+1 everywhere, so a sum over M ranks is M(M+1)/2 exactly;
 // random data is checked against a double-precision sum, and the summation
-// order itself against the tree's and the star's parenthesization computed
-// here in float. N = 1..8, sizes 0, 1, odd and several MiB, both algorithms,
+// order itself against the tree's, the star's and the ring's parenthesization computed
+// here in float. N = 1..8, sizes 0, 1, odd and several MiB, tree, star and ring,
 // chunks from one float to larger than the buffer.
 #include <algorithm>
 #include <chrono>
@@ -83,6 +83,15 @@ struct Comm {
   }
 };
 
+// The ring slice (split_range over the whole buffer) that holds element i.
+int slice_of(int64_t i, int64_t n, int ranks) {
+  for (int c = 0; c < ranks; ++c) {
+    const Range r = split_range(n, ranks, c);
+    if (i >= r.begin && i < r.end) return c;
+  }
+  return -1;
+}
+
 PlanOptions whole_route(ReduceAlgorithm a, std::size_t chunk, bool direct = true) {
   return {a, chunk, direct, int64_t{1} << 60};
 }
@@ -116,6 +125,58 @@ TEST(Schedule, TreeLevelsFollowTheBinomialRule) {
   }
 }
 
+// The ring: at reduce-scatter step s rank r adds slice r-1-s of rank r-1, so
+// slice c starts at rank c and its sum ends at rank c-1; the all-gather
+// passes each sum on round the ring; dp's gather brings them to rank 0.
+TEST(Schedule, RingStepsGoRoundTheRing) {
+  auto hops = [](const std::vector<SliceEdge>& step) {
+    std::string s;
+    for (const SliceEdge& h : step) s += concat(h.to, "<", h.from, ":", h.slice, " ");
+    return s;
+  };
+  const auto rs = ring_steps(4, RingPhase::ReduceScatter);
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_EQ(hops(rs[0]), "0<3:3 1<0:0 2<1:1 3<2:2 ");
+  EXPECT_EQ(hops(rs[1]), "0<3:2 1<0:3 2<1:0 3<2:1 ");
+  EXPECT_EQ(hops(rs[2]), "0<3:1 1<0:2 2<1:3 3<2:0 ");
+  const auto ag = ring_steps(4, RingPhase::AllGather);
+  ASSERT_EQ(ag.size(), 3u);
+  EXPECT_EQ(hops(ag[0]), "0<3:0 1<0:1 2<1:2 3<2:3 ");
+  EXPECT_EQ(hops(ag[2]), "0<3:2 1<0:3 2<1:0 3<2:1 ");
+  EXPECT_EQ(hops(ring_steps(3, RingPhase::Gather)[0]), "0<2:0 0<1:2 ");
+  EXPECT_TRUE(ring_steps(1, RingPhase::ReduceScatter).empty());
+  EXPECT_THROW(reduce_levels(4, ReduceAlgorithm::Ring), Error);
+  for (int m = 2; m <= 9; ++m) {
+    // Every slice visits every rank once: M-1 adds, and its owner holds it last.
+    std::vector<std::vector<int>> adds(static_cast<std::size_t>(m), std::vector<int>(m, 0));
+    std::vector<int> last(static_cast<std::size_t>(m), -1);
+    for (const auto& step : ring_steps(m, RingPhase::ReduceScatter)) {
+      std::vector<int> slices;
+      for (const SliceEdge& h : step) {
+        ++adds[h.slice][h.to];
+        last[h.slice] = h.to;
+        slices.push_back(h.slice);
+      }
+      std::sort(slices.begin(), slices.end());
+      EXPECT_EQ(std::unique(slices.begin(), slices.end()), slices.end()) << "M=" << m;
+    }
+    for (int c = 0; c < m; ++c) {
+      EXPECT_EQ(last[c], ring_owner(m, c)) << "M=" << m << " slice " << c;
+      for (int r = 0; r < m; ++r) EXPECT_EQ(adds[c][r], r == c ? 0 : 1) << "M=" << m;
+    }
+    // The all-gather: every rank but the owner receives every sum once, after it is made.
+    std::vector<std::vector<int>> has(static_cast<std::size_t>(m), std::vector<int>(m, 0));
+    for (int c = 0; c < m; ++c) has[c][ring_owner(m, c)] = 1;
+    for (const auto& step : ring_steps(m, RingPhase::AllGather))
+      for (const SliceEdge& h : step) {
+        EXPECT_EQ(has[h.slice][h.from], 1) << "M=" << m << ": a copy of a sum not yet there";
+        ++has[h.slice][h.to];
+      }
+    for (int c = 0; c < m; ++c)
+      for (int r = 0; r < m; ++r) EXPECT_EQ(has[c][r], 1) << "M=" << m;
+  }
+}
+
 // One event per rank, recorded now on its compute stream: "the bucket is ready
 // once everything queued so far there has run".
 struct ReadyNow {
@@ -137,7 +198,8 @@ struct ReadyNow {
 TEST(Collectives, RankPlusOneSumsExactlyForEveryShape) {
   for (int ranks = 1; ranks <= 8; ++ranks) {
     DeviceGroup group(cpus(ranks), 0);
-    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star,
+                                      ReduceAlgorithm::Ring}) {
       for (int64_t n : {0, 1, 7, 1001}) {
         // Chunks that split n unevenly (one float, three, 100 or 1000 floats) and
         // one larger than n; a chunk of one float is kept to the small sizes.
@@ -188,8 +250,9 @@ TEST(Collectives, SeveralMiBOfRandomDataAgainstADoubleSum) {
       for (int64_t i = 0; i < n; ++i) sum[i] += values[r][i];
     }
     std::vector<float> first;
-    for (ReduceAlgorithm algorithm : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
-      // Tree: three chunk sizes (the last larger than the buffer); star: one.
+    for (ReduceAlgorithm algorithm :
+         {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
+      // Tree: three chunk sizes (the last larger than the buffer); star, ring: one.
       std::vector<std::size_t> chunks = {std::size_t{1} << 20};
       if (algorithm == ReduceAlgorithm::Tree) chunks = {64 << 10, 1 << 20, 8 << 20};
       for (std::size_t chunk : chunks) {
@@ -214,7 +277,7 @@ TEST(Collectives, SeveralMiBOfRandomDataAgainstADoubleSum) {
 // The summation order, element by element: tree ((x0+x1)+(x2+x3))+x4 for N=5,
 // star (((x0+x1)+x2)+x3)+x4. Values of very different magnitudes make the
 // orders give different floats, so a wrong order fails.
-TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
+TEST(Collectives, SummationOrderIsTheAlgorithmsOwn) {
   const int ranks = 5;
   const int64_t n = 4099;
   std::vector<std::vector<float>> values;
@@ -222,20 +285,28 @@ TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
     values.push_back(test::random_floats(n, 7 + r));
     for (float& v : values.back()) v *= (r % 2 ? 1e4f : 1e-3f);
   }
-  std::vector<float> tree(n), star(n);
-  int differ = 0;
+  std::vector<float> tree(n), star(n), ring(n);
+  int differ = 0, ring_differs = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* x[5] = {&values[0][i], &values[1][i], &values[2][i], &values[3][i], &values[4][i]};
     tree[i] = ((*x[0] + *x[1]) + (*x[2] + *x[3])) + *x[4];
     star[i] = (((*x[0] + *x[1]) + *x[2]) + *x[3]) + *x[4];
+    // The ring: slice c (of 5, split_range) starts at rank c and goes round.
+    const int c = slice_of(i, n, ranks);
+    float sum = *x[c];
+    for (int k = 1; k < ranks; ++k) sum += *x[(c + k) % ranks];
+    ring[i] = sum;
     differ += tree[i] != star[i];
+    ring_differs += ring[i] != tree[i] && ring[i] != star[i];
   }
   ASSERT_GT(differ, 0) << "the data does not tell the orders apart";
+  ASSERT_GT(ring_differs, 0) << "the data does not tell the ring from the tree and the star";
   DeviceGroup group(cpus(ranks), 0);
   for (std::size_t chunk : {std::size_t{4}, std::size_t{1000}, std::size_t{1} << 20}) {
     for (bool direct : {false, true}) {
       for (auto [algorithm, expected] :
-           {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star}}) {
+           {std::pair{ReduceAlgorithm::Tree, &tree}, std::pair{ReduceAlgorithm::Star, &star},
+            std::pair{ReduceAlgorithm::Ring, &ring}}) {
         Comm c(group, {1000, 2000, n - 3000}, whole_route(algorithm, chunk, direct));
         const std::string what = label(ranks, n, algorithm, chunk) + (direct ? " direct" : "");
         RankBuffers b(group, ranks, values);
@@ -251,7 +322,7 @@ TEST(Collectives, SummationOrderIsTheTreesOrTheStars) {
         group.synchronize();
         EXPECT_TRUE(test::all_identical(buckets.host(0), *expected, what + " buckets"));
         // Cut into parts on the compute streams: each part runs every edge.
-        if (!direct) continue;
+        if (!direct || algorithm == ReduceAlgorithm::Ring) continue;
         Comm in_parts(group, {n}, parts_route(algorithm));
         ASSERT_EQ(in_parts.plan.route(in_parts.plan.whole(), ranks), Route::Parts);
         RankBuffers parts(group, ranks, values);
@@ -404,7 +475,7 @@ TEST(Collectives, ASubsetOfRanks) {
   std::vector<float*> too_many(5, b.pointers()[0]);
   EXPECT_THROW(c.all_reduce(too_many), Error);
   EXPECT_THROW(BucketPlan(std::vector<int64_t>{10}, group, whole_route(ReduceAlgorithm::Tree, 2)), ParameterError);
-  EXPECT_THROW(parse_reduce_algorithm("ring"), ParameterError);
+  EXPECT_THROW(parse_reduce_algorithm("mesh"), ParameterError);
 }
 
 TEST(Collectives, BackToBackCallsReuseScratchSafely) {

@@ -119,12 +119,20 @@ TEST(DataParallel, CuttingBucketsIntoPartsChangesNoBit) {
   }
 }
 
-TEST(DataParallel, TreeAndStarAgreeWithinTolerance) {
+TEST(DataParallel, TreeStarAndRingAgreeWithinTolerance) {
   const auto batches = make_batches(kSteps, 10, 31);
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
-    const Trained tree = test::train_parallel(batches, 4, mode(m, ReduceAlgorithm::Tree));
-    const Trained star = test::train_parallel(batches, 4, mode(m, ReduceAlgorithm::Star));
-    EXPECT_TRUE(test::all_close(star.params, tree.params, kAtol, kRtol, "star vs tree"));
+    for (int ranks : {3, 4}) {
+      const std::string what = concat(parallel_mode_name(m), " N=", ranks);
+      const Trained tree = test::train_parallel(batches, ranks, mode(m, ReduceAlgorithm::Tree));
+      const Trained star = test::train_parallel(batches, ranks, mode(m, ReduceAlgorithm::Star));
+      const Trained ring = test::train_parallel(batches, ranks, mode(m, ReduceAlgorithm::Ring));
+      EXPECT_TRUE(test::all_close(star.params, tree.params, kAtol, kRtol, what + " star vs tree"));
+      EXPECT_TRUE(test::all_close(ring.params, tree.params, kAtol, kRtol, what + " ring vs tree"));
+      // Each ring is its own reproducible order.
+      const Trained again = test::train_parallel(batches, ranks, mode(m, ReduceAlgorithm::Ring));
+      EXPECT_TRUE(test::all_identical(again.params, ring.params, what + " ring twice"));
+    }
   }
 }
 
