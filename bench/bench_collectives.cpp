@@ -1,5 +1,5 @@
 // The Communicator on CPU devices, after nccl-tests: reduce, broadcast and
-// all_reduce, tree and star, N = 2, 4, 8 logical CPU devices, 4 KiB to
+// all_reduce, tree, star and ring, N = 2, 4, 8 logical CPU devices, 4 KiB to
 // --max-bytes (default 64 MiB: 8 ranks of 256 MiB do not fit a 2-core, 23 GB
 // machine's patience; pass --max-bytes=256M for nccl-tests' full range).
 //
@@ -11,6 +11,11 @@
 //          (nccl-tests' definitions: what one link carries)
 //   memcpy_bw  a plain single-threaded memcpy of the same size on this machine,
 //          the ceiling of one edge (bytes/s)
+//   sent_max, recv_max  the most bytes one rank sends and receives, in buffers
+//          (bytes / S); the label has every rank's, "sent/received": counted
+//          from a traced call (the src and dst of each copy and peer_add), not
+//          from a formula. A ring moves 2(N-1)/N per rank in an all_reduce; a
+//          tree's root receives log2(N) buffers and sends as many back.
 // Each call is one bucket holding the whole buffer (BucketPlan::whole()), through
 // the same API and plan as a training step's buckets: a buffer of 2^18 floats
 // or more on CPU devices takes the Parts route, smaller ones the Whole route.
@@ -21,12 +26,15 @@
 //   build/bench/bench_collectives --max-bytes=256M --benchmark_filter='all_reduce/tree'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "parallel/communicator.h"
+#include "parallel/trace.h"
 #include "runtime/error.h"
 
 namespace {
@@ -91,6 +99,29 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
                 .c_str());
         return;
       }
+  // Who moves what: one traced call, each copy's and peer_add's bytes to its src and dst.
+  std::vector<std::string> names;
+  for (int r = 0; r < ranks; ++r) names.push_back(group[r].name());
+  Tracer tracer(names);
+  c.set_tracer(&tracer);
+  run(c, kind, buffers);
+  group.synchronize();
+  tracer.flush();
+  c.set_tracer(nullptr);
+  std::vector<double> sent(static_cast<std::size_t>(ranks)), received(sent.size());
+  for (const TraceRecord& e : tracer.records())
+    if (e.args.bytes > 0 && e.args.src >= 0 && e.args.dst >= 0) {
+      sent[static_cast<std::size_t>(e.args.src)] += static_cast<double>(e.args.bytes) / bytes;
+      received[static_cast<std::size_t>(e.args.dst)] += static_cast<double>(e.args.bytes) / bytes;
+    }
+  std::string label = "sent/received per rank:";
+  for (int r = 0; r < ranks; ++r) {
+    char cell[32];
+    std::snprintf(cell, sizeof cell, " %.2f/%.2f", sent[static_cast<std::size_t>(r)],
+                  received[static_cast<std::size_t>(r)]);
+    label += cell;
+  }
+  state.SetLabel(label);
   for (auto _ : state) {
     const auto t0 = Clock::now();
     run(c, kind, buffers);
@@ -104,13 +135,15 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
   state.counters["busbw"] = benchmark::Counter(static_cast<double>(bytes) * factor,
                                                benchmark::Counter::kIsIterationInvariantRate);
   state.counters["memcpy_bw"] = memcpy_rate(bytes);
+  state.counters["sent_max"] = *std::max_element(sent.begin(), sent.end());
+  state.counters["recv_max"] = *std::max_element(received.begin(), received.end());
   state.counters["N"] = ranks;
   state.counters["bytes"] = static_cast<double>(bytes);
 }
 
 void register_all() {
   for (Kind kind : {Kind::AllReduce, Kind::Reduce, Kind::Broadcast}) {
-    for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star}) {
+    for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
       const std::string name = std::string(kind_name(kind)) + "/" + reduce_algorithm_name(a);
       auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_collective, kind, a);
       for (int ranks : {2, 4, 8})

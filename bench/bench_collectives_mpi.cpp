@@ -1,8 +1,9 @@
 // all_reduce in nccl-tests' columns at both levels of a run, one JSON shape:
 //   in-process     (started alone) cudp's own adds and copies between the
-//                  logical CPU devices of one process: --algorithm tree,star
+//                  logical CPU devices of one process: --algorithm tree,star,ring
 //   inter-process  (under mpirun) the communicator's Net route between
-//                  processes, --devices on every rank: --inter tree,allreduce
+//                  processes, --devices on every rank: --inter tree,allreduce,ring
+//                  (ring: --reduce ring's hops round every device of every rank)
 // Each configuration runs all_reduce of one whole bucket from --min-bytes to
 // --max-bytes (one device's buffer), factor --factor. Columns, as nccl-tests:
 //   time   mean over ranks of the wall time of one call, the host's call to the
@@ -53,8 +54,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Settings {
   std::string devices = "cpu:2";                         // per process
-  std::vector<std::string> algorithms{"tree", "star"};   // in-process
-  std::vector<std::string> inters{"tree", "allreduce"};  // inter-process
+  std::vector<std::string> algorithms{"tree", "star", "ring"};   // in-process
+  std::vector<std::string> inters{"tree", "allreduce", "ring"};  // inter-process
   std::size_t min_bytes = 4096, max_bytes = std::size_t{256} << 20;
   int factor = 4, iters = 0, warmup = 5;
   double min_time_s = 0.2;  // --iters=0: rank 0 picks the count that fills this
@@ -142,7 +143,8 @@ Settings parse_settings(int argc, char** argv) {
     for (const std::string& a : s.algorithms) parse_reduce_algorithm(a);
   });
   as_flag("--inter", [&] {
-    for (const std::string& i : s.inters) parse_inter_process(i);
+    for (const std::string& i : s.inters)
+      if (i != "ring") parse_inter_process(i);
   });
   as_flag("--devices", [&] { parse_device_spec(s.devices); });
   if (s.min_bytes > s.max_bytes)
@@ -337,8 +339,11 @@ int run(ProcessGroup& processes, const Settings& s) {
     PlanOptions options;
     Config k;
     if (several) {
-      options.inter = parse_inter_process(name);
-      k = {"inter-process " + name, "inter-process", "tree", name, {}};
+      const bool ring = name == "ring";  // the global ring, hop by hop
+      options.inter = ring ? InterProcess::Tree : parse_inter_process(name);
+      options.algorithm = ring ? ReduceAlgorithm::Ring : ReduceAlgorithm::Tree;
+      k = {"inter-process " + name, "inter-process", ring ? "ring" : "tree",
+           ring ? "tree" : name, {}};
     } else {
       options.algorithm = parse_reduce_algorithm(name);
       k = {"in-process " + name, "in-process", name, "", {}};

@@ -7,11 +7,11 @@
 Checks, each printed ok/FAIL:
   - mpirun -np 2 x cpu:1 with rank 0's iteration count (--iters=0) and -np 2 x
     cpu:2 with a fixed one finish (a count the ranks disagreed on would hang:
-    the timeout fails it) and write JSON with the inter-process tree and
+    the timeout fails it) and write JSON with the inter-process tree, ring and
     allreduce, every size from 4 KiB by 4 to the maximum, count = size/4,
     times > 0, algbw = size/time exactly and busbw = algbw * 2(n-1)/n exactly
     (n = 4 makes the factor 1.5, not the 1 of two devices);
-  - one process over cpu:3 writes the in-process tree and star the same way;
+  - one process over cpu:3 writes the in-process tree, star and ring the same way;
   - ranks started with different settings are refused, on every rank, in time;
   - plot_collectives.py draws a PNG from all three files and refuses a file
     that is not the benchmark's JSON, naming it.
@@ -117,12 +117,12 @@ def main():
         p = run(mpirun + [args.bench, "--devices=cpu:1", "--iters=0", "--min-time=0.02",
                           "--out=" + auto] + small)
         check_file(auto, p, "mpirun -np 2 x cpu:1, rank 0's count",
-                   ["inter-process tree", "inter-process allreduce"], 2, 2, 64 << 10)
+                   ["inter-process tree", "inter-process allreduce", "inter-process ring"], 2, 2, 64 << 10)
 
         fixed = os.path.join(tmp, "inter_fixed.json")
         p = run(mpirun + [args.bench, "--devices=cpu:2", "--iters=5", "--out=" + fixed] + small)
         check_file(fixed, p, "mpirun -np 2 x cpu:2, --iters=5",
-                   ["inter-process tree", "inter-process allreduce"], 2, 4, 64 << 10)
+                   ["inter-process tree", "inter-process allreduce", "inter-process ring"], 2, 4, 64 << 10)
         if os.path.exists(fixed):
             with open(fixed) as f:
                 iters = {r["iterations"] for c in json.load(f)["configurations"] for r in c["rows"]}
@@ -130,7 +130,7 @@ def main():
 
         alone = os.path.join(tmp, "in_process.json")
         p = run([args.bench, "--devices=cpu:3", "--iters=5", "--max-bytes=16K", "--out=" + alone])
-        check_file(alone, p, "one process x cpu:3", ["in-process tree", "in-process star"], 1, 3,
+        check_file(alone, p, "one process x cpu:3", ["in-process tree", "in-process star", "in-process ring"], 1, 3,
                    16 << 10)
 
         p = run([args.mpirun, "--oversubscribe", "-np", "1", args.bench, "--devices=cpu:1",

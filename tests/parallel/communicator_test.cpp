@@ -499,5 +499,51 @@ TEST(Collectives, BackToBackCallsReuseScratchSafely) {
         test::all_close(b.host(r), std::vector<float>(n, expected), 0, 0, concat("rank ", r)));
 }
 
+// The bytes each rank sends and receives in one traced all_reduce of S bytes
+// (each copy's and peer_add's src and dst): a ring moves 2(N-1)/N S per rank,
+// in and out, direct or staged; the tree's root receives ceil(log2 N) buffers.
+TEST(Collectives, RingMovesTwoNMinusOneOverNOfTheBufferPerRank) {
+  for (int ranks = 2; ranks <= 6; ++ranks) {
+    for (bool direct : {true, false}) {
+      DeviceGroup group(cpus(ranks), 0);
+      const int64_t n = 6000;  // divisible by 2..6: every slice the same size
+      for (ReduceAlgorithm a : {ReduceAlgorithm::Ring, ReduceAlgorithm::Tree}) {
+        Comm c(group, {n}, whole_route(a, 4096, direct));
+        std::vector<std::string> names;
+        for (int r = 0; r < ranks; ++r) names.push_back(group[r].name());
+        Tracer tracer(names);
+        c.c.set_tracer(&tracer);
+        RankBuffers b(group, ranks, rank_plus_one(ranks, n));
+        c.all_reduce(b.pointers());
+        group.synchronize();
+        tracer.flush();
+        std::vector<int64_t> sent(static_cast<std::size_t>(ranks)), received(sent.size());
+        for (const TraceRecord& e : tracer.records())
+          if (e.args.bytes > 0) {
+            sent[static_cast<std::size_t>(e.args.src)] += e.args.bytes;
+            received[static_cast<std::size_t>(e.args.dst)] += e.args.bytes;
+          }
+        const std::string what = concat(label(ranks, n, a, 4096), direct ? " direct" : " staged");
+        const int64_t S = n * 4;
+        if (a == ReduceAlgorithm::Ring) {
+          for (int r = 0; r < ranks; ++r) {
+            EXPECT_EQ(sent[r], 2 * (ranks - 1) * S / ranks) << what << " rank " << r;
+            EXPECT_EQ(received[r], 2 * (ranks - 1) * S / ranks) << what << " rank " << r;
+          }
+        } else {
+          int levels = 0;
+          while ((1 << levels) < ranks) ++levels;
+          EXPECT_EQ(received[0], levels * S) << what << " the root";
+          if (ranks > 2)  // at N = 2 both move one buffer each way
+            EXPECT_GT(received[0], 2 * (ranks - 1) * S / ranks) << what << " the root moves more";
+        }
+        const std::vector<float> sum(static_cast<std::size_t>(n), ranks * (ranks + 1) / 2.0f);
+        for (int r = 0; r < ranks; ++r)
+          EXPECT_TRUE(test::all_close(b.host(r), sum, 0, 0, what + concat(" rank ", r)));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cudp
