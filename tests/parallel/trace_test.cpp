@@ -274,9 +274,9 @@ TEST(Trace, TheListedSpanNamesAreTheNamesEmitted) {
     EXPECT_TRUE(in_comment(name)) << name << " is in kSpanNames but not in trace.h's comment";
   std::set<std::string> emitted;
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed})
-    for (int variant = 0; variant < 4; ++variant) {
-      ParallelOptions options = test::mode(m);
-      if (variant == 1) options.plan.direct_reads = false;
+    for (int variant = 0; variant < 6; ++variant) {
+      ParallelOptions options = test::mode(m, variant >= 4 ? ReduceAlgorithm::Ring : ReduceAlgorithm::Tree);
+      if (variant == 1 || variant == 5) options.plan.direct_reads = false;
       if (variant == 2) options.plan.split_bucket_floats = 1;
       if (variant == 3) options.plan.textbook = true;
       const json::Value root = json::parse(trace_of(options, 3, 6, 2), "trace");
