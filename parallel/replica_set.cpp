@@ -222,23 +222,34 @@ void ReplicaSet::update(int ranks, Collective collective, const std::function<Sg
                         bool after_sent) {
   const std::vector<float*> g = grads(ranks);
   const auto& buckets = plan_.buckets();
+  // The waits of bucket b's SGD pieces, then (step) the pieces themselves.
+  auto sgd_of_bucket = [&](const Bucket& b, bool step) {
+    for (int r = 0; r < ranks; ++r) {
+      Sgd* sgd = sgd_of(r);
+      if (!sgd) continue;
+      for (const SgdPiece& piece : plan_.sgd_pieces(b, ranks, r)) {
+        LogicalDevice& d = group_[piece.runner];
+        Stream& s = piece.lane == Lane::Copy ? d.copy : d.compute;
+        const Range range{piece.offset, piece.offset + piece.count};
+        comm_.await_reduced(b, range, r, s);
+        if (after_sent) comm_.await_sent(b, range, s);
+        if (step) sgd_piece(r, *sgd, piece);
+      }
+    }
+  };
+  // --textbook: optimizer.step() after loss.backward(), which returns once
+  // every bucket is reduced: every piece waits for every bucket first.
+  const bool after_all = plan_.options().textbook;
   for (auto b = buckets.rbegin(); b != buckets.rend(); ++b) {  // the order backward wrote them
     if (collective == Collective::AllReduce)
       comm_.all_reduce(*b, g, ready(*b, ranks));
     else
       comm_.reduce(*b, g, ready(*b, ranks));
-    for (int r = 0; r < ranks; ++r) {
-      Sgd* sgd = sgd_of(r);
-      if (!sgd) continue;
-      for (const SgdPiece& piece : plan_.sgd_pieces(*b, ranks, r)) {
-        LogicalDevice& d = group_[piece.runner];
-        Stream& s = piece.lane == Lane::Copy ? d.copy : d.compute;
-        const Range range{piece.offset, piece.offset + piece.count};
-        comm_.await_reduced(*b, range, r, s);
-        if (after_sent) comm_.await_sent(*b, range, s);
-        sgd_piece(r, *sgd, piece);
-      }
-    }
+    if (!after_all) sgd_of_bucket(*b, true);
+  }
+  if (after_all) {
+    for (auto b = buckets.rbegin(); b != buckets.rend(); ++b) sgd_of_bucket(*b, false);
+    for (auto b = buckets.rbegin(); b != buckets.rend(); ++b) sgd_of_bucket(*b, true);
   }
   for (int r = 0; r < ranks; ++r)
     if (Sgd* sgd = sgd_of(r)) sgd->set_steps_taken(sgd->steps_taken() + 1);
