@@ -168,8 +168,13 @@ StepExplanation explain_step(const std::vector<TraceRecord>& records, int step) 
       edge.row.dst = r.args.dst;
       edge.add(r);
       if (moves(r)) {
+        const int64_t bytes = std::max<int64_t>(0, r.args.bytes);
         ++e.copies;
-        e.bytes += std::max<int64_t>(0, r.args.bytes);
+        e.bytes += bytes;
+        if (r.args.dst >= 0) e.devices[r.args.dst].received += bytes;
+        if (r.args.src >= 0) e.devices[r.args.src].sent += bytes;
+        e.devices[r.rank].moved += bytes;
+        ++e.devices[r.rank].copies_run;
       } else {
         ++e.adds;
       }
@@ -213,6 +218,12 @@ std::string explanation_tables(const StepExplanation& e) {
     out << "| " << r.phase << " | " << device(r.src) << " -> " << device(r.dst) << " | "
         << (r.copies ? with_commas(r.bytes) : "") << " | " << count(r.copies) << " | "
         << count(r.adds) << " | " << run_by(r) << " | " << time_cells(r.ms, e.step_ms) << " |\n";
+  out << "\nper device (received and sent: the edges' ends; moved: by its own streams)\n\n"
+      << "| device | received | sent | moved | copies run |\n"
+      << "|---:|---:|---:|---:|---:|\n";
+  for (const auto& [d, b] : e.devices)
+    out << "| " << d << " | " << with_commas(b.received) << " | " << with_commas(b.sent) << " | "
+        << with_commas(b.moved) << " | " << b.copies_run << " |\n";
   out << "\ncommunication between devices, step " << e.step << "\n"
       << "  movement  " << fixed(e.movement_ms, "%7.2f") << " ms  "
       << fixed(e.step_ms > 0 ? 100 * e.movement_ms / e.step_ms : 0, "%5.1f%%")

@@ -43,12 +43,20 @@ struct ExplainRow {
   double ms = 0;
 };
 
+// One device's share of the step's copies: bytes into it, out of it, and
+// moved by its own streams (whoever's edge they were).
+struct DeviceBytes {
+  int64_t received = 0, sent = 0, moved = 0;
+  int copies_run = 0;  // copies its streams ran
+};
+
 struct StepExplanation {
   int step = 0;  // 1-based
   double step_ms = 0;
-  std::vector<ExplainRow> phases;  // in the step's order: scatter, broadcast, forward, ...
-  std::vector<ExplainRow> edges;   // by phase, then receiver, then sender
-  int64_t bytes = 0;               // every copy's
+  std::vector<ExplainRow> phases;      // in the step's order: scatter, broadcast, forward, ...
+  std::vector<ExplainRow> edges;       // by phase, then receiver, then sender
+  std::map<int, DeviceBytes> devices;  // every device a copy touches; not the host (-1)
+  int64_t bytes = 0;                   // every copy's
   int copies = 0, adds = 0;
   double movement_ms = 0, exposed_ms = 0;
   double hidden_share() const { return movement_ms > 0 ? 1 - exposed_ms / movement_ms : 1; }
@@ -59,7 +67,8 @@ std::vector<std::vector<TraceRecord>> split_steps(const std::vector<TraceRecord>
 // One step's records; `step` is its 1-based number, for the report.
 StepExplanation explain_step(const std::vector<TraceRecord>& records, int step);
 
-// The two markdown tables and the communication lines, devices as ranks.
+// The three markdown tables (phases, edges, devices) and the communication
+// lines, devices as ranks.
 std::string explanation_tables(const StepExplanation& e);
 
 }  // namespace cudp

@@ -130,8 +130,10 @@ void print_setup(std::ostream& out, const TrainConfig& c, const TracedRun& run, 
                c.parallel == ParallelMode::DataParallel ? concat(", output device ", c.output_rank)
                                                         : std::string(),
                c.textbook ? ", textbook" : ""));
-  if (run.devices.size() > 1)
+  if (run.devices.size() > 1) {
     row("buckets", concat(run.bucket_count, ", in backward order: ", run.buckets));
+    row("routes", concat("by id (the trace's bucket): ", run.routes));
+  }
   std::string shards;
   for (std::size_t r = 0; r < run.shards.size(); ++r)
     shards += concat(r ? ", " : "", run.shards[r]);
@@ -142,6 +144,22 @@ void print_setup(std::ostream& out, const TrainConfig& c, const TracedRun& run, 
                                         : " (ddp's first step also broadcasts the parameters: "
                                           "--steps 1 explains it)")
                           : std::string()));
+}
+
+// Which phases take those levels, and where the parts leave them.
+std::string order_note(const TrainConfig& c, const TracedRun& run) {
+  if (run.devices.size() < 2) return "";
+  std::string note =
+      c.parallel == ParallelMode::DataParallel
+          ? "dp: the broadcast is the replicate of every step, the reduce the gradients'.\n"
+          : "ddp: each all_reduce is the reduce, then the broadcast; the parameters' broadcast "
+            "runs once, in step 1.\n";
+  if (run.any_parts)
+    note +=
+        "A bucket in parts is cut into one slice per device, and device q's compute stream "
+        "moves\nslice q: along every reduce edge above, and in a broadcast from 0 straight to "
+        "every other\ndevice (not along the broadcast's levels): see the edges from 0 below.\n";
+  return note;
 }
 
 }  // namespace
@@ -170,7 +188,8 @@ int explain_command(const std::vector<std::string>& args, std::ostream& out) {
          " end-of-step syncs in it");
   print_setup(out, c, run, steps);
   out << "\nthe order of the sums\n"
-      << reduce_diagram(static_cast<int>(run.devices.size()), c.reduce) << "\n"
+      << reduce_diagram(static_cast<int>(run.devices.size()), c.reduce) << order_note(c, run)
+      << "\n"
       << explanation_tables(explain_step(per_step.back(), static_cast<int>(steps)));
   if (!c.trace_path.empty())
     out << "\nwrote the trace of " << steps << " steps to " << c.trace_path << "\n";

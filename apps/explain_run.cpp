@@ -7,8 +7,18 @@
 #include "model/models.h"
 #include "parallel/device_group.h"
 #include "parallel/parallel_trainer.h"
+#include "runtime/error.h"
 
 namespace cudp {
+namespace {
+
+std::string with_commas(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+}  // namespace
 
 TracedRun run_traced_steps(const TrainConfig& config, int64_t steps) {
   TrainConfig c = config;
@@ -32,7 +42,20 @@ TracedRun run_traced_steps(const TrainConfig& config, int64_t steps) {
   if (!c.init_path.empty()) load_weights(net, c.init_path);
   run.parameters = net.param_count();
   run.buckets = describe_buckets(trainer->plan(), net);
-  run.bucket_count = static_cast<int>(trainer->plan().buckets().size());
+  const BucketPlan& plan = trainer->plan();
+  run.bucket_count = static_cast<int>(plan.buckets().size());
+  std::vector<Bucket> buckets = plan.buckets();
+  if (c.parallel == ParallelMode::Distributed) buckets.push_back(plan.whole());  // step 1
+  for (const Bucket& b : buckets) {
+    const Route route = plan.route(b, group.size());
+    run.any_parts = run.any_parts || (route == Route::Parts && b.id != plan.whole().id);
+    run.routes += concat(run.routes.empty() ? "" : ", ", b.id,
+                         b.id == plan.whole().id ? " = the whole buffer" : "", " (",
+                         with_commas(4 * b.count), " bytes) ",
+                         route == Route::Parts ? "parts"
+                         : route == Route::Net ? "net"
+                                               : "whole");
+  }
 
   BatchLoader loader(data.train, c.batch, c.seed, c.shuffle, c.drop_last);
   std::vector<float> x(static_cast<size_t>(c.batch * data.train.sample_numel()));

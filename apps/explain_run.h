@@ -20,6 +20,11 @@ struct TracedRun {
   int64_t parameters = 0;            // of the model
   std::string buckets;               // describe_buckets(): "[fc2.bias fc2.weight] ..."
   int bucket_count = 0;
+  // Each bucket's id (the trace's `bucket`), bytes and route, and for ddp the
+  // whole buffer (its first broadcast):
+  // "0 (7,168 bytes) whole, ..., 4 = the whole buffer (8,566,056 bytes) parts".
+  std::string routes;
+  bool any_parts = false;       // some bucket is cut into slices (Route::Parts)
   std::vector<int64_t> shards;  // the last step's samples per device
 };
 

@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include <gtest/gtest.h>
 
 #include "apps/explain.h"
 #include "apps/explain_run.h"
+#include "parallel/process_group.h"
 #include "parallel/reduce_order.h"
 #include "tests/common/cli_run.h"
 
@@ -98,6 +100,15 @@ TEST(Explain, RowsCountWhatTheRecordsSay) {
       std::string::npos)
       << tables;
   EXPECT_NE(tables.find("| total | 1,000 | 3 | 1 |"), std::string::npos) << tables;
+  // Device 0 received the scatter and both slices, moved its scatter and one slice.
+  ASSERT_EQ(e.devices.size(), 2u);
+  EXPECT_EQ(e.devices.at(0).received, 1000);
+  EXPECT_EQ(e.devices.at(0).sent, 0);
+  EXPECT_EQ(e.devices.at(0).moved, 600);
+  EXPECT_EQ(e.devices.at(0).copies_run, 2);
+  EXPECT_EQ(e.devices.at(1).sent, 600);
+  EXPECT_EQ(e.devices.at(1).moved, 400);
+  EXPECT_NE(tables.find("| 0 | 1,000 | 0 | 600 | 2 |"), std::string::npos) << tables;
 }
 
 TEST(Explain, StepsEndAtEachHostSync) {
@@ -287,6 +298,28 @@ TEST(Explain, TheCommandPrintsTheTreeAndTheTables) {
         "| all_reduce | 0 -> 1 | 8,566,056 |", "| all_reduce | 1 -> 0 | 8,566,056 |",
         "| total | 17,525,456 |", "  hidden  "})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+}
+
+// Rank 0 of two; explain never talks to the other rank.
+class TwoRanks final : public ProcessGroup {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  std::string host() const override { return "here"; }
+  std::vector<std::string> all_gather(const std::string& mine) override { return {mine, mine}; }
+  void exchange(const std::vector<Transfer>&) override {}
+  void all_reduce_sum(float*, std::size_t) override {}
+  [[noreturn]] void abort(int) override { throw Error("abort: every rank finds this error"); }
+};
+
+TEST(Explain, UnderMpirunEveryRankRefusesItWithoutAborting) {
+  TwoRanks ranks;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_cli({"explain", "--devices", "cpu:2"}, out, err, ranks), 1);
+  EXPECT_EQ(err.str().rfind("rank 0: cudp explain: error: refused under mpirun", 0), 0u)
+      << err.str();
+  EXPECT_NE(err.str().find("cudp explain --devices cpu:N"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str(), "");
 }
 
 TEST(Explain, BadFlagsGetTrainsErrorsAndKeptOutputsAreRefused) {
