@@ -11,6 +11,7 @@
 // docs/data-parallel.md's 51,792,240 (dp, cpu:4), 77,487,848 (ddp, cpu:4,
 // first step) and 51,789,680 (after) are checked as the formulas' values.
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include "apps/explain.h"
 #include "apps/explain_run.h"
 #include "parallel/process_group.h"
+#include "parallel/reduce_diagram.h"
 #include "parallel/reduce_order.h"
 #include "tests/common/cli_run.h"
 
@@ -342,6 +344,69 @@ TEST(Explain, BadFlagsGetTrainsErrorsAndKeptOutputsAreRefused) {
   EXPECT_NE(help.out.find("(default: 3)"), std::string::npos);
   EXPECT_EQ(help.out.find("--save VALUE"), std::string::npos) << help.out;
   EXPECT_NE(help.out.find("exposed   the step's comm"), std::string::npos) << help.out;
+}
+
+std::string read_doc() {
+  std::ifstream in(std::string(CUDP_SOURCE_DIR) + "/docs/data-parallel.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string indented(const std::string& text) {
+  std::istringstream lines(text);
+  std::string out;
+  for (std::string line; std::getline(lines, line);) out += "    " + line + "\n";
+  return out;
+}
+
+TEST(Explain, DocTreesAreTheDiagrams) {
+  const std::string doc = read_doc();
+  ASSERT_FALSE(doc.empty()) << "docs/data-parallel.md not found under " << CUDP_SOURCE_DIR;
+  for (int n : {4, 3}) {
+    const std::string tree = indented(reduce_diagram(n, ReduceAlgorithm::Tree));
+    EXPECT_NE(doc.find(tree), std::string::npos) << "the doc lost the tree of " << n << ":\n"
+                                                 << tree;
+  }
+}
+
+// The output without its times: lines that state one dropped, and in table
+// rows the cells that are a time or a share ("1.46", "2.3%": digits and a dot).
+std::vector<std::string> untimed_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" ms") != std::string::npos || line.rfind("  hidden", 0) == 0) continue;
+    if (line.rfind("|", 0) == 0) {
+      std::string kept;
+      std::stringstream row(line);
+      for (std::string cell; std::getline(row, cell, '|');) {
+        const bool time = cell.find('.') != std::string::npos &&
+                          cell.find_first_not_of(" 0123456789.%") == std::string::npos;
+        if (!time) kept += cell + "|";
+      }
+      line = kept;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST(Explain, DocOutputMatchesAFreshRun) {
+  const std::string doc = read_doc();
+  const std::string begin = "<!-- explain:begin -->\n```text\n", end = "```\n<!-- explain:end -->";
+  const std::size_t from = doc.find(begin), to = doc.find(end);
+  ASSERT_NE(from, std::string::npos) << "docs/data-parallel.md lost its explain:begin block";
+  ASSERT_NE(to, std::string::npos);
+  const std::string pasted = doc.substr(from + begin.size(), to - from - begin.size());
+  const test::CliRun r =
+      test::cli({"explain", "--devices", "cpu:2", "--parallel", "ddp", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto want = untimed_lines(pasted), got = untimed_lines(r.out);
+  EXPECT_GT(want.size(), 30u);
+  EXPECT_EQ(want, got) << "paste a fresh `cudp explain --devices cpu:2 --parallel ddp --threads "
+                          "1` into docs/data-parallel.md:\n"
+                       << r.out;
 }
 
 }  // namespace
