@@ -37,9 +37,10 @@ const char* kExplainUsage =
     "\n"
     "Runs --steps steps (default 3) of the training `cudp train` runs with the same flags,\n"
     "traced, and takes the last one apart: per phase and per edge the bytes moved, the\n"
-    "copies, who ran them and their wall time with its share of the step; the order of\n"
-    "the sums as a tree; and how much of the communication compute hid. The tables are\n"
-    "markdown. Bytes, copies and edges are the same every run; times are not.\n"
+    "copies, who ran them and their wall time with its share of the step; per device\n"
+    "the bytes in, out and moved by its own streams; the order of the sums as a tree;\n"
+    "and how much of the communication compute hid. The tables are markdown. Bytes,\n"
+    "copies, edges and who ran them are the same every run; times are not.\n"
     "\n"
     "  copies    copy and peer_add events: they move bytes (a peer_add adds the sender's\n"
     "            buffer into the receiver's in place, so it counts as moving them)\n"
@@ -184,7 +185,7 @@ int explain_command(const std::vector<std::string>& args, std::ostream& out) {
   const TracedRun run = run_traced_steps(c, steps);
   const auto per_step = split_steps(run.records);
   if (static_cast<int64_t>(per_step.size()) != steps)
-    fail("cudp explain: expected the trace of ", steps, " steps, found ", per_step.size(),
+    fail("expected the trace of ", steps, " steps, found ", per_step.size(),
          " end-of-step syncs in it");
   print_setup(out, c, run, steps);
   out << "\nthe order of the sums\n"
