@@ -230,6 +230,7 @@ TEST(Explain, DataParallelEdgesAndCopies) {
     const StepExplanation& e = steps.back();
     EXPECT_EQ(edge_bytes(e), dp_edges(n, ReduceAlgorithm::Tree, true)) << "cpu:" << n;
     EXPECT_EQ(e.bytes, total(dp_edges(n, ReduceAlgorithm::Tree, true)));
+    if (n == 4) EXPECT_EQ(e.bytes, 51'792'240);  // docs/data-parallel.md's figure
     const int edges = n - 1;
     const std::map<std::string, std::pair<int, int>> expected{
         {"scatter", {n + 1, 0}},  // samples to each, labels to device 0
@@ -266,6 +267,10 @@ TEST(Explain, DistributedEdgesAndCopies) {
     EXPECT_EQ(edge_bytes(steps[0]), ddp_edges(n, true, true)) << "cpu:" << n;
     EXPECT_EQ(edge_bytes(steps[1]), ddp_edges(n, false, true)) << "cpu:" << n;
     EXPECT_EQ(steps[1].bytes, total(ddp_edges(n, false, true)));
+    if (n == 4) {  // docs/data-parallel.md's figures
+      EXPECT_EQ(steps[0].bytes, 77'487'848);
+      EXPECT_EQ(steps[1].bytes, 51'789'680);
+    }
     const int edges = n - 1;
     const std::map<std::string, std::pair<int, int>> expected{
         {"scatter", {2 * n, 0}},                    // samples and labels to each
