@@ -15,6 +15,8 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train     train a model on one device or several (cudp train --help)\n"
+    "  explain   a few traced steps of a training, the last one taken apart: bytes,\n"
+    "            copies and time per phase and edge, the tree (cudp explain --help)\n"
     "  eval      a weights file's test accuracy and confusion matrix (cudp eval --help)\n"
     "  devices   list the CPU and CUDA devices of this machine\n"
     "  trace     merge the per-rank traces of an mpirun run into one (cudp trace --help)\n";
@@ -42,11 +44,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   bool every_rank = false;
   try {
     if (command == "train") return train_command(rest, out, processes);
+    if (several && command == "explain")  // every rank finds it: no rank aborts another
+      throw EveryRankError(
+          "refused under mpirun, since rank 0 would need every rank's trace; one process "
+          "with as many devices runs the same tree over the same global devices, bitwise: "
+          "run cudp explain --devices cpu:N alone, N the devices of every rank");
     if (several) fail("only `cudp train` runs under mpirun; run `cudp ", command, "` alone");
+    if (command == "explain") return explain_command(rest, out);
     if (command == "eval") return eval_command(rest, out);
     if (command == "devices") return devices_command(rest, out);
     if (command == "trace") return trace_command(rest, out);
-    err << "cudp: unknown command '" << command << "' (commands: train, eval, devices, trace)\n";
+    err << "cudp: unknown command '" << command << "' (commands: train, explain, eval, devices, trace)\n";
     return 1;
   } catch (const ParameterError& e) {  // the library's parameter, named by its flag
     err << concat(rank, "cudp ", command, ": error: ", flag_error_message(e), "\n");

@@ -1,6 +1,7 @@
 // The `cudp` command line, callable in-process (tests drive it this way).
 //
 //   cudp train [flags]     train a model (see `cudp train --help`)
+//   cudp explain [flags]   a few traced steps of train's flags, the last taken apart
 //   cudp eval --init PATH  a weights file's test accuracy and confusion matrix
 //   cudp devices           list the devices this machine offers
 //   cudp trace merge       the per-rank traces of an mpirun run as one file
@@ -24,6 +25,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             ProcessGroup& processes);
 
 int train_command(const std::vector<std::string>& args, std::ostream& out, ProcessGroup& processes);
+int explain_command(const std::vector<std::string>& args, std::ostream& out);
 int eval_command(const std::vector<std::string>& args, std::ostream& out);
 int devices_command(const std::vector<std::string>& args, std::ostream& out);
 int trace_command(const std::vector<std::string>& args, std::ostream& out);

@@ -197,17 +197,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   const std::string processes_row = several ? describe_processes(processes, group) : "";
   std::unique_ptr<Tracer> tracer;
   if (!c.trace_path.empty()) tracer = make_tracer(processes, group);
-  ParallelOptions options;
-  options.mode = c.parallel;
-  options.plan.algorithm = c.reduce;
-  options.plan.chunk_bytes = c.chunk_bytes;
-  options.plan.direct_reads = c.direct_edges;
-  options.plan.inter = c.inter;
-  options.plan.textbook = c.textbook;
-  options.plan.bucket_cap_bytes = c.bucket_cap_bytes;
-  options.output_rank = c.output_rank;
-  options.check_replicas = c.check_replicas;
-  options.tracer = tracer.get();
+  const ParallelOptions options = parallel_options(c, tracer.get());
   const int64_t classes = data.train.classes;
   const NetFactory factory = [&c, classes](Device device, uint64_t seed) {
     auto built = build_model(c.model, c.input, device, classes);

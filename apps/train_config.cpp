@@ -45,8 +45,8 @@ float float32_flag(const Flags& f, const char* name, bool non_negative) {
 
 }  // namespace
 
-Flags train_flags() {
-  Flags f("cudp train");
+Flags train_flags(const std::string& command) {
+  Flags f(command);
   f.add("model", "seed-pool", "model to train: seed-pool or seed (the article's Net as written)");
   f.add("input", "3x32x32", "sample shape CxHxW");
   f.add("batch", "32",
@@ -246,8 +246,8 @@ int parse_output_device(const std::string& text, const std::vector<Device>& devi
 }
 
 TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help,
-                               const Launch& launch) {
-  Flags f = train_flags();
+                               const Launch& launch, const std::string& command) {
+  Flags f = train_flags(command);
   f.parse(args);
   TrainConfig c;
   c.help = f.boolean("help");
@@ -356,6 +356,21 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
         "chunk-bytes", "edge", "textbook", "bucket-cap-mb", "check-replicas", "save-every", "init", "resume"})
     c.shared_settings.emplace_back(flag, f.str(flag));
   return c;
+}
+
+ParallelOptions parallel_options(const TrainConfig& c, Tracer* tracer) {
+  ParallelOptions options;
+  options.mode = c.parallel;
+  options.plan.algorithm = c.reduce;
+  options.plan.chunk_bytes = c.chunk_bytes;
+  options.plan.direct_reads = c.direct_edges;
+  options.plan.inter = c.inter;
+  options.plan.textbook = c.textbook;
+  options.plan.bucket_cap_bytes = c.bucket_cap_bytes;
+  options.output_rank = c.output_rank;
+  options.check_replicas = c.check_replicas;
+  options.tracer = tracer;
+  return options;
 }
 
 }  // namespace cudp

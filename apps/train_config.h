@@ -61,11 +61,16 @@ struct TrainConfig {
   bool help = false;
 };
 
-Flags train_flags();
+// `command` names the flags' errors: "cudp train: unknown flag --x" (or "cudp explain").
+Flags train_flags(const std::string& command = "cudp train");
 // "8" or "5,8": increasing positive epoch numbers; throws naming --lr-milestones.
 std::vector<int64_t> parse_milestones(const std::string& text);
 TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help = nullptr,
-                               const Launch& launch = {});
+                               const Launch& launch = {},
+                               const std::string& command = "cudp train");
+// The trainers' options the config's flags choose (--parallel, --reduce,
+// --chunk-bytes, --edge, --textbook, ...), tracing into `tracer` (null: none).
+ParallelOptions parallel_options(const TrainConfig& c, Tracer* tracer);
 Shape parse_input_shape(const std::string& text);  // "3x32x32"
 // The cores of this machine divided among `devices` CPU devices of each of
 // `processes` processes on it, at least 1.

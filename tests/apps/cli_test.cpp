@@ -47,7 +47,7 @@ TEST(Cli, HelpListsEveryFlagWithItsDefault) {
 // A flag whose help explains its default (--train-size, --threads, --steps)
 // once said it twice: "(default: all) (default: 4096)".
 TEST(Cli, EveryHelpLineStatesItsDefaultOnce) {
-  for (const char* command : {"train", "eval"}) {
+  for (const char* command : {"train", "explain", "eval"}) {
     const CliRun r = cli({command, "--help"});
     ASSERT_EQ(r.status, 0) << r.err;
     std::istringstream lines(r.out);
