@@ -40,7 +40,7 @@ TEST(CliParallel, BadSpecsAndFlagsExitNonZeroWithAReason) {
       {{"--devices", "cpu:2", "--output-device", "cuda:0"}, "is not one of the training devices"},
       {{"--devices", "cpu:2", "--output-device", "gpu"}, "--output-device: expected a device"},
       {{"--parallel", "fsdp"}, "--parallel: expected dp or ddp, found 'fsdp'"},
-      {{"--reduce", "ring"}, "--reduce: expected tree or star, found 'ring'"},
+      {{"--reduce", "mesh"}, "--reduce: expected tree, star or ring, found 'mesh'"},
       {{"--chunk-bytes", "0"}, "--chunk-bytes: expected 4 bytes to 4G"},
       {{"--chunk-bytes", "1T"}, "--chunk-bytes: expected a byte count"},
       {{"--edge", "nvlink"}, "--edge: expected direct or copy, found 'nvlink'"},
