@@ -16,28 +16,37 @@ the names.
 The picture: one row per lane, device 0 at the top (the net lane is drawn, a
 third row per device, only when the step has net spans); each span a bar coloured by
 its phase (a copy or add by its `phase` argument, a layer by forward/backward;
-adds hatched), time in ms from the step's start; every copy between devices a
+adds hatched), time in ms from the step's first event; every copy between devices a
 thin arrow at its time from the source device's lane to the destination's (the
 host is the row above device 0; a transfer whose other end is in another
 process's file has no row to point to and gets no arrow), its bytes written beside the larger ones, and
 the legend giving each copy phase's bytes in the step, and below it the table
 of bytes each device sent and received between devices (the host is a row of
 its own; a net lane's transfers to other processes are counted per device as
-net, sent plus received, from its `exchange` spans). 1200 x 500 pixels.
+net, sent plus received, from its `exchange` spans). Beneath the lanes, zoom
+panels on the reduce, which is a sliver of the step: its narrow reduce and
+all_reduce spans grouped into stretches by their gaps (reduce_windows), at most four
+panels side by side, each a stretch (lettered and shaded on the timeline above)
+with the same lanes, every reduce bar wide enough labelled "src→dst bytes".
+1200 x 900 pixels (1200 x 500 when the step reduces nothing).
 
 Beside the PNG goes its summary (OUT with .json for .png, or --summary PATH):
 {"source", "step", "steps", "duration_ms", "lanes": [{"device", "name", "lane",
-"events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst where
-the event has them}, ...in time order]}], "edges": [{"src", "dst", "phase",
+"events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst, bucket,
+offset, length, owner, peer where the event has them}, ...in time order]}], "edges": [{"src", "dst", "phase",
 "name", "bytes", "count"}], "devices": [{"device", "sent_bytes",
 "received_bytes", "net_bytes"}]}: what the picture shows, for a reader or a
 test that wants numbers.
 
 The decision a reader would get wrong: steps are not numbered in the trace.
 Every rank opens one `step` span per step, so step k is the k-th `step` span of
-each rank, it starts at the earliest of them, and an event belongs to the step
-in which it begins. The default step is 1 (0 if there is one step): step 0 of
-ddp carries the first broadcast and the warm-up, the step after it is typical.
+each rank, and an event belongs to the step in which it begins. With one host
+lane (one process), step k ends where the host's k-th `sync` ends; otherwise
+step k starts at the earliest of its `step` spans (step_windows says why).
+The default step is 1 (0 if there is one step): step 0 of ddp carries the
+first broadcast and the warm-up, the step after it is typical. A lane's events
+keep their order from run to run, times aside (tests/tools/figures_test.py
+says why, and checks the committed figures).
 
 Bad input exits 1 with one line naming the file or flag, what was expected and
 what was found. The PNG is written to a temporary file beside OUT and renamed.
@@ -254,19 +263,21 @@ def short_name(names, rank):
 def reduce_windows(step_spans, duration):
     """([(begin, end)] in ms, stretches found): where the zoom panels look.
 
-    The reduce (dp) or all-reduce (ddp) spans, in time order, grouped while
-    the gap to the group's end is under 2% of the step; then the two closest
-    groups merged while more than MAX_ZOOMS are left and the merged one would
-    still be under 12% of the step; if more are left still, the MAX_ZOOMS that
-    move the most bytes are kept (on an oversubscribed machine the replicas
-    reduce their slices far apart). Each window is at least 1% of the step
-    wide, padded by 5% of its width on both sides."""
-    spans = sorted((s for s in step_spans if s.phase in REDUCE_PHASES and s.lane != 3),
-                   key=lambda s: s.begin)
+    The slivers of the reduce (dp) or all-reduce (ddp): its spans narrower than
+    3% of the step (a wider one is readable in the timeline, and drawn in a
+    panel only where it crosses one). In time order, grouped while the gap to
+    the group's end is under 1% of the step; then the two closest groups merged
+    while more than MAX_ZOOMS are left and the merged one would be at most 5%
+    of the step; if more are left still, the MAX_ZOOMS that move the most bytes
+    are kept (on an oversubscribed machine the replicas reduce their slices far
+    apart). Each window is at least 1% of the step wide, padded by 5% of its
+    width on both sides."""
+    spans = sorted((s for s in step_spans if s.phase in REDUCE_PHASES and s.lane != 3
+                    and s.end - s.begin < 0.03 * duration), key=lambda s: s.begin)
     groups = []  # [begin, end, bytes]
     for s in spans:
         moved = s.bytes if s.bytes is not None else 4 * s.labels.get("length", 0)
-        if groups and s.begin <= groups[-1][1] + 0.02 * duration:
+        if groups and s.begin <= groups[-1][1] + 0.01 * duration:
             groups[-1][1] = max(groups[-1][1], s.end)
             groups[-1][2] += moved
         else:
@@ -275,7 +286,7 @@ def reduce_windows(step_spans, duration):
     while len(groups) > MAX_ZOOMS:
         i = min(range(len(groups) - 1), key=lambda i: groups[i + 1][0] - groups[i][1])
         merged = [groups[i][0], max(groups[i][1], groups[i + 1][1]), groups[i][2] + groups[i + 1][2]]
-        if merged[1] - merged[0] > 0.12 * duration:
+        if merged[1] - merged[0] > 0.05 * duration:
             break
         groups[i:i + 2] = [merged]
     kept = sorted(sorted(groups, key=lambda g: -g[2])[:MAX_ZOOMS])

@@ -139,7 +139,7 @@ class PlotTrace(unittest.TestCase):
                 json.dump({"cudp": {"rank": 1, "ranks": 2}, "traceEvents": events}, f)
             run = self.plot(trace, png)
             self.assertEqual(run.returncode, 0, run.stderr)
-            self.assertEqual(png_size(png), (1200, 900))  # its reduce has a zoom panel
+            self.assertEqual(png_size(png), (1200, 500))  # its reduce is wide: no zoom panel
             with open(os.path.join(out, "step.json")) as f:
                 table = {d["device"]: d for d in json.load(f)["devices"]}
             self.assertEqual(table[1], {"device": 1, "sent_bytes": 4096, "received_bytes": 4096,
@@ -153,26 +153,26 @@ class PlotTrace(unittest.TestCase):
         def span(begin, end, moved, phase="reduce", lane=1):
             return plot.Span(0, lane, "peer_add", phase, begin, end, moved, 1, 0, {})
 
-        # Six stretches of a 100 ms step, 15 ms apart (over 2% of it, and merging
-        # two would make one over 12%): the four that move the most bytes are
-        # kept, in time order; spans 0.4 ms apart are one stretch; a forward or
-        # a host span is never zoomed on.
+        # Six stretches of a 100 ms step, 15 ms apart (over 1% of it, and merging
+        # two would make one over 5%): the four that move the most bytes are
+        # kept, in time order; spans 0.4 ms apart are one stretch; a forward, a
+        # host span or a reduce span 3% of the step wide is never zoomed on.
         spans = [span(15 * i, 15 * i + 0.5, moved) for i, moved in
                  enumerate((5, 900, 10, 800, 700, 600))]
         spans += [span(75.9, 76.2, 1), span(95, 100, 10 ** 6, "forward"),
-                  span(5, 6, 10 ** 6, "reduce", 3)]
+                  span(5, 6, 10 ** 6, "reduce", 3), span(20, 23, 10 ** 6)]
         windows, found = plot.reduce_windows(spans, 100.0)
         self.assertEqual(found, 6)
         self.assertEqual([round((b + e) / 2, 2) for b, e in windows], [15.25, 45.25, 60.25, 75.6])
         # At least 1% of the step wide, padded by 5% of the width on each side.
         self.assertAlmostEqual(windows[0][1] - windows[0][0], 1.1)
         self.assertAlmostEqual(windows[3][1] - windows[3][0], 1.32)
-        # Five stretches, two of them 4 ms apart: those two become one window.
-        spans = [span(begin, begin + 0.5, 100) for begin in (0, 20, 40, 44.5, 80)]
+        # Five stretches, two of them 3 ms apart: those two become one window.
+        spans = [span(begin, begin + 0.5, 100) for begin in (0, 20, 40, 43.5, 80)]
         windows, found = plot.reduce_windows(spans, 100.0)
         self.assertEqual(found, 4)
         self.assertEqual([(round(b, 2), round(e, 2)) for b, e in windows],
-                         [(-0.3, 0.8), (19.7, 20.8), (39.75, 45.25), (79.7, 80.8)])
+                         [(-0.3, 0.8), (19.7, 20.8), (39.8, 44.2), (79.7, 80.8)])
         self.assertEqual(plot.reduce_windows([span(1, 2, 9, "forward")], 10.0), ([], 0))
 
     def test_bad_input_exits_1_naming_the_file_and_keeps_the_png(self):
