@@ -91,9 +91,13 @@ def first_difference(name, fresh, committed):
                 return (f"{name}: device {key[0]} {key[1]} lane, event {i} of {len(ef)} fresh, "
                         f"{len(ec)} committed:\n  fresh:     {a}\n  committed: {b}")
     for key in ("edges", "devices"):
-        if fresh[key] != committed[key]:
-            return (f"{name}: {key} differ:\n  fresh:     {fresh[key]}\n"
-                    f"  committed: {committed[key]}")
+        f, c = fresh[key], committed[key]
+        for i in range(max(len(f), len(c))):
+            a = f[i] if i < len(f) else "(none)"
+            b = c[i] if i < len(c) else "(none)"
+            if a != b:
+                return (f"{name}: {key}[{i}] of {len(f)} fresh, {len(c)} committed:\n"
+                        f"  fresh:     {a}\n  committed: {b}")
     return None
 
 
