@@ -24,19 +24,19 @@ the legend giving each copy phase's bytes in the step, and below it the table
 of bytes each device sent and received between devices (the host is a row of
 its own; a net lane's transfers to other processes are counted per device as
 net, sent plus received, from its `exchange` spans). Beneath the lanes, zoom
-panels on the reduce, which is a sliver of the step: its narrow reduce and
-all_reduce spans grouped into stretches by their gaps (reduce_windows), at most four
+panels on the reduce, a sliver of the step: its narrow reduce and all_reduce
+spans grouped into stretches by their gaps (reduce_windows), at most four
 panels side by side, each a stretch (lettered and shaded on the timeline above)
 with the same lanes, every reduce bar wide enough labelled "src→dst bytes".
-1200 x 900 pixels (1200 x 500 when the step reduces nothing).
+1200 x 900 pixels (1200 x 500 when no reduce span is narrow enough to need it).
 
 Beside the PNG goes its summary (OUT with .json for .png, or --summary PATH):
 {"source", "step", "steps", "duration_ms", "lanes": [{"device", "name", "lane",
 "events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst, bucket,
-offset, length, owner, peer where the event has them}, ...in time order]}], "edges": [{"src", "dst", "phase",
-"name", "bytes", "count"}], "devices": [{"device", "sent_bytes",
-"received_bytes", "net_bytes"}]}: what the picture shows, for a reader or a
-test that wants numbers.
+offset, length, owner, peer where the event has them}, ...in time order]}],
+"edges": [{"src", "dst", "phase", "name", "bytes", "count"}], "devices":
+[{"device", "sent_bytes", "received_bytes", "net_bytes"}]}: what the picture
+shows, for a reader or a test that wants numbers.
 
 The decision a reader would get wrong: steps are not numbered in the trace.
 Every rank opens one `step` span per step, so step k is the k-th `step` span of
@@ -285,7 +285,8 @@ def reduce_windows(step_spans, duration):
     found = len(groups)
     while len(groups) > MAX_ZOOMS:
         i = min(range(len(groups) - 1), key=lambda i: groups[i + 1][0] - groups[i][1])
-        merged = [groups[i][0], max(groups[i][1], groups[i + 1][1]), groups[i][2] + groups[i + 1][2]]
+        (begin, end, moved), (_, end_next, moved_next) = groups[i], groups[i + 1]
+        merged = [begin, max(end, end_next), moved + moved_next]
         if merged[1] - merged[0] > 0.05 * duration:
             break
         groups[i:i + 2] = [merged]

@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Tests of tools/plot_trace.py against a fresh trace of the built cudp (ctest: tools.plot_trace).
 
-A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 (-o OUT) becomes a
-1200 x 900 PNG whose lanes hold forward, backward and all_reduce bars, with no
-temporary file left beside it, and a summary JSON beside it whose lanes are in
-time order and whose per-device table sums the edges (every byte sent is received). A rank's trace of a run over several processes,
-with a net lane (tid 2) whose transfers lead to a device in another file, is
-drawn with a third row per device. The reduce gets zoom panels beneath the
-timeline (the PNG is then 1200 x 900): reduce_windows groups the reduce spans
-by their gaps and keeps the four that move the most bytes. Bad input (not a trace object, a truncated trace,
-a step the trace does not hold) exits 1 with one line naming the file or the
-flag, no traceback, and leaves an existing PNG as it was.
+A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 (-o OUT)
+becomes a 1200 x 900 PNG whose lanes hold forward, backward and all_reduce bars
+and, beneath them, zoom panels on the all-reduce, with no temporary file left
+beside it, and a summary JSON beside it whose lanes are in time order and whose
+per-device table sums the edges (every byte sent is received). reduce_windows
+groups the reduce's narrow spans by their gaps and keeps the four stretches that
+move the most bytes. A rank's trace of a run over several processes, with a net
+lane (tid 2) whose transfers lead to a device in another file, is drawn with a
+third row per device (its reduce is wide: no zoom, 1200 x 500). Bad input (not a
+trace object, a truncated trace, a step the trace does not hold) exits 1 with
+one line naming the file or the flag, no traceback, and leaves an existing PNG
+as it was.
 Run: /usr/bin/python3 tests/tools/plot_trace_test.py --cudp build/cudp
 """
 import argparse
