@@ -439,10 +439,22 @@ def draw_zooms(figure, windows, step_spans, row, rows, ranks, first, lanes, extr
 
 
 def label_edges(axes, spans, row, px_per_ms, window):
-    """'1→0 2.1 MB' inside each reduce bar wide enough (on two lines if need be); a
-    label that fits nowhere is left out, and so is a second one over the same pixels."""
+    """'1→0 2.1 MB' inside each reduce bar wide enough (on two lines if need be),
+    else beside it where its row is free; a label that fits nowhere is left out,
+    and so is one over another label's pixels."""
     since, until = window
     placed = []
+
+    def free(box, y, beside):  # no label there, nor (beside a bar) another bar of the row
+        if box[0] < since or box[1] > until:
+            return False
+        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3]
+               for b in placed):
+            return False
+        return not beside or not any(
+            o.name != "step" and row(o.rank, o.lane) == y and o.begin < box[1] and box[0] < o.end
+            for o in spans)
+
     for s in sorted(spans, key=lambda s: (-(s.bytes or 0), s.begin)):
         if s.phase not in REDUCE_PHASES or s.src is None or s.dst is None or s.src == s.dst:
             continue
@@ -453,16 +465,22 @@ def label_edges(axes, spans, row, px_per_ms, window):
         room = (shown[1] - shown[0]) * px_per_ms - 4
         if len(lines[0]) * CHAR_PX > room and s.bytes is not None:
             lines = [edge, human_bytes(s.bytes)]
-        if max(len(line) for line in lines) * CHAR_PX > room:
-            continue
-        y, t = row(s.rank, s.lane), (shown[0] + shown[1]) / 2
-        half = max(len(line) for line in lines) * CHAR_PX / 2 / px_per_ms
-        box = (t - half, t + half, y - 0.3, y + 0.3)
-        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed):
+        y, width = row(s.rank, s.lane), max(len(line) for line in lines) * CHAR_PX / px_per_ms
+        gap = 2 / px_per_ms
+        if width * px_per_ms <= room:
+            t = (shown[0] + shown[1]) / 2
+            boxes = [((t - width / 2, t + width / 2, y - 0.3, y + 0.3), False)]
+        else:  # right of the bar, else left of it, on one line
+            lines = [" ".join(lines)]
+            width = len(lines[0]) * CHAR_PX / px_per_ms
+            boxes = [((shown[1] + gap, shown[1] + gap + width, y - 0.3, y + 0.3), True),
+                     ((shown[0] - gap - width, shown[0] - gap, y - 0.3, y + 0.3), True)]
+        box = next((b for b, beside in boxes if free(b, y, beside)), None)
+        if box is None:
             continue
         placed.append(box)
-        axes.text(t, y, "\n".join(lines), fontsize=6.5, linespacing=0.95, ha="center",
-                  va="center", color="#111111", clip_on=True,
+        axes.text((box[0] + box[1]) / 2, y, "\n".join(lines), fontsize=6.5, linespacing=0.95,
+                  ha="center", va="center", color="#111111", clip_on=True,
                   bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=0.3))
 
 
