@@ -16,28 +16,37 @@ the names.
 The picture: one row per lane, device 0 at the top (the net lane is drawn, a
 third row per device, only when the step has net spans); each span a bar coloured by
 its phase (a copy or add by its `phase` argument, a layer by forward/backward;
-adds hatched), time in ms from the step's start; every copy between devices a
+adds hatched), time in ms from the step's first event; every copy between devices a
 thin arrow at its time from the source device's lane to the destination's (the
 host is the row above device 0; a transfer whose other end is in another
 process's file has no row to point to and gets no arrow), its bytes written beside the larger ones, and
 the legend giving each copy phase's bytes in the step, and below it the table
 of bytes each device sent and received between devices (the host is a row of
 its own; a net lane's transfers to other processes are counted per device as
-net, sent plus received, from its `exchange` spans). 1200 x 500 pixels.
+net, sent plus received, from its `exchange` spans). Beneath the lanes, zoom
+panels on the reduce, a sliver of the step: its narrow reduce and all_reduce
+spans grouped into stretches by their gaps (reduce_windows), at most four
+panels side by side, each a stretch (lettered and shaded on the timeline above)
+with the same lanes, every reduce bar wide enough labelled "src→dst bytes".
+1200 x 900 pixels (1200 x 500 when no reduce span is narrow enough to need it).
 
 Beside the PNG goes its summary (OUT with .json for .png, or --summary PATH):
 {"source", "step", "steps", "duration_ms", "lanes": [{"device", "name", "lane",
-"events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst where
-the event has them}, ...in time order]}], "edges": [{"src", "dst", "phase",
-"name", "bytes", "count"}], "devices": [{"device", "sent_bytes",
-"received_bytes", "net_bytes"}]}: what the picture shows, for a reader or a
-test that wants numbers.
+"events": [{"name", "phase", "begin_ms", "end_ms", and bytes, src, dst, bucket,
+offset, length, owner, peer where the event has them}, ...in time order]}],
+"edges": [{"src", "dst", "phase", "name", "bytes", "count"}], "devices":
+[{"device", "sent_bytes", "received_bytes", "net_bytes"}]}: what the picture
+shows, for a reader or a test that wants numbers.
 
 The decision a reader would get wrong: steps are not numbered in the trace.
 Every rank opens one `step` span per step, so step k is the k-th `step` span of
-each rank, it starts at the earliest of them, and an event belongs to the step
-in which it begins. The default step is 1 (0 if there is one step): step 0 of
-ddp carries the first broadcast and the warm-up, the step after it is typical.
+each rank, and an event belongs to the step in which it begins. With one host
+lane (one process), step k ends where the host's k-th `sync` ends; otherwise
+step k starts at the earliest of its `step` spans (step_windows says why).
+The default step is 1 (0 if there is one step): step 0 of ddp carries the
+first broadcast and the warm-up, the step after it is typical. A lane's events
+keep their order from run to run, times aside (tests/tools/figures_test.py
+says why, and checks the committed figures).
 
 Bad input exits 1 with one line naming the file or flag, what was expected and
 what was found. The PNG is written to a temporary file beside OUT and renamed.
@@ -51,6 +60,12 @@ import tempfile
 from collections import namedtuple
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 500, 100
+ZOOMED_HEIGHT_PX = 900  # with the zoom panels on the reduce beneath the timeline
+MAX_ZOOMS = 4
+ZOOM_LETTERS = "ABCDEFGH"
+ZOOM_SHADE = "#ffe9a8"
+REDUCE_PHASES = ("reduce", "all_reduce")
+CHAR_PX = 4.6  # the width of a character of a 6.5-point label, about
 LANES = ("compute", "copy", "net", "host")
 # The phases in the order of a step, so that the legend reads like one.
 PHASE_COLOURS = {
@@ -61,7 +76,10 @@ PHASE_COLOURS = {
 }
 OTHER_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
 
-Span = namedtuple("Span", "rank lane name phase begin end bytes src dst")
+Span = namedtuple("Span", "rank lane name phase begin end bytes src dst labels")
+# The args besides bytes, src and dst that the summary keeps (parallel/trace.h):
+# a bucket's slice, an sgd's owner, a net transfer's peer. Never a time.
+LABELS = ("bucket", "offset", "length", "owner", "peer")
 HOST = -1
 
 
@@ -124,7 +142,9 @@ def read_trace(path):
         phase = str(args.get("phase") or name.split("/")[0])
         bytes_, src, dst = moved
         begin, end = event["ts"] / 1000.0, (event["ts"] + event["dur"]) / 1000.0
-        spans.append(Span(pid, tid, name, phase, begin, end, bytes_, src, dst))
+        labels = {key: args[key] for key in LABELS
+                  if isinstance(args.get(key), int) and not isinstance(args[key], bool)}
+        spans.append(Span(pid, tid, name, phase, begin, end, bytes_, src, dst, labels))
     return names, spans
 
 
@@ -147,12 +167,31 @@ def steps_of(path, spans):
             for k in range(len(ordered[0]))]
 
 
+def step_windows(spans, steps):
+    """[(from, until)] in ms: the spans that begin in [from, until) are step k's.
+
+    With one host lane that ends every step with a `sync` (one process), the
+    steps are cut at the syncs' ends: everything of step k begins before its
+    sync ends, and nothing of step k+1 begins before the host has queued it.
+    The `step` spans cannot cut there: the host starts queuing (its first
+    `enqueue`) a few microseconds before or after the first device reaches its
+    step mark, as threads happen to be scheduled. Otherwise (several hosts: a
+    merged trace) step k runs from the earliest step span of step k."""
+    hosts = {s.rank for s in spans if s.lane == 3}
+    syncs = sorted(s.end for s in spans if s.lane == 3 and s.name == "sync")
+    if len(hosts) == 1 and len(syncs) == len(steps):
+        cuts = [-float("inf")] + syncs[:-1] + [float("inf")]
+    else:
+        cuts = [-float("inf")] + [b for b, _ in steps[1:]] + [float("inf")]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
 def spans_of_step(spans, steps, k):
-    """The spans that begin in step k, times shifted to ms from its start."""
-    begin = steps[k][0]
-    until = steps[k + 1][0] if k + 1 < len(steps) else float("inf")
-    return [s._replace(begin=s.begin - begin, end=s.end - begin)
-            for s in spans if begin <= s.begin < until]
+    """The spans that begin in step k, times shifted to ms from its first span."""
+    since, until = step_windows(spans, steps)[k]
+    inside = [s for s in spans if since <= s.begin < until]
+    begin = min(s.begin for s in inside)
+    return [s._replace(begin=s.begin - begin, end=s.end - begin) for s in inside]
 
 
 def human_bytes(n):
@@ -195,6 +234,7 @@ def summary(source, names, step_spans, k, step_count):
         for key in ("bytes", "src", "dst"):
             if getattr(s, key) is not None:
                 event[key] = getattr(s, key)
+        event.update(s.labels)
         lanes.setdefault((s.rank, s.lane), []).append(event)
     edges = {}
     for s in step_spans:
@@ -220,6 +260,44 @@ def short_name(names, rank):
     return f"device {rank}" + (f" ({device})" if device else "")
 
 
+def reduce_windows(step_spans, duration):
+    """([(begin, end)] in ms, stretches found): where the zoom panels look.
+
+    The slivers of the reduce (dp) or all-reduce (ddp): its spans narrower than
+    3% of the step (a wider one is readable in the timeline, and drawn in a
+    panel only where it crosses one). In time order, grouped while the gap to
+    the group's end is under 1% of the step; then the two closest groups merged
+    while more than MAX_ZOOMS are left and the merged one would be at most 5%
+    of the step; if more are left still, the MAX_ZOOMS that move the most bytes
+    are kept (on an oversubscribed machine the replicas reduce their slices far
+    apart). Each window is at least 1% of the step wide, padded by 5% of its
+    width on both sides."""
+    spans = sorted((s for s in step_spans if s.phase in REDUCE_PHASES and s.lane != 3
+                    and s.end - s.begin < 0.03 * duration), key=lambda s: s.begin)
+    groups = []  # [begin, end, bytes]
+    for s in spans:
+        moved = s.bytes if s.bytes is not None else 4 * s.labels.get("length", 0)
+        if groups and s.begin <= groups[-1][1] + 0.01 * duration:
+            groups[-1][1] = max(groups[-1][1], s.end)
+            groups[-1][2] += moved
+        else:
+            groups.append([s.begin, s.end, moved])
+    found = len(groups)
+    while len(groups) > MAX_ZOOMS:
+        i = min(range(len(groups) - 1), key=lambda i: groups[i + 1][0] - groups[i][1])
+        (begin, end, moved), (_, end_next, moved_next) = groups[i], groups[i + 1]
+        merged = [begin, max(end, end_next), moved + moved_next]
+        if merged[1] - merged[0] > 0.05 * duration:
+            break
+        groups[i:i + 2] = [merged]
+    kept = sorted(sorted(groups, key=lambda g: -g[2])[:MAX_ZOOMS])
+    windows = []
+    for begin, end, _ in kept:
+        middle, half = (begin + end) / 2, max(end - begin, 0.01 * duration) * 0.55
+        windows.append((max(middle - half, -0.01 * duration), min(middle + half, duration * 1.02)))
+    return windows, found if len(groups) > len(kept) else len(kept)
+
+
 def draw(source, names, step_spans, k, step_count, title, plt):
     from matplotlib.patches import Patch
 
@@ -241,12 +319,75 @@ def draw(source, names, step_spans, k, step_count, title, plt):
         return first + lanes * ranks.index(rank) + lane if rank >= 0 else 0
 
     duration = max(s.end for s in step_spans)
-    figure = plt.figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
-    axes = figure.add_axes([0.16, 0.11, 0.66, 0.8])
+    windows, stretches = reduce_windows(step_spans, duration)
+    height_px = ZOOMED_HEIGHT_PX if windows else HEIGHT_PX
+    figure = plt.figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI)
+    # The main timeline keeps the 500-pixel figure's layout in its top 500 pixels.
+    top = 1 - 500 / height_px
+
+    def from_top(fraction):  # a height in the 500-pixel layout, as a fraction of this figure
+        return top + fraction * 500 / height_px
+
+    axes = figure.add_axes([0.16, from_top(0.11), 0.66, 0.8 * 500 / height_px])
     px_per_ms = 0.66 * WIDTH_PX / (duration * 1.03)
-    narrow = 1.5 / px_per_ms  # a span shorter than 1.5 px is drawn 1.5 px wide
     extra, used, moved = {}, [], {}
-    for s in sorted(step_spans, key=lambda s: s.name != "step"):  # the step behind all
+    draw_spans(axes, step_spans, row, px_per_ms, extra, used)
+    for s in step_spans:
+        if s.bytes is not None and (is_edge(s) or s.name == "exchange"):  # not a net collective,
+            moved[s.phase] = moved.get(s.phase, 0) + s.bytes  # whose exchanges count its bytes
+    draw_copies(axes, step_spans, row, set(ranks), px_per_ms, extra)
+    lane_rows(axes, rows, ranks, first, lanes)
+    axes.set_xlim(-0.01 * duration, duration * 1.02)
+    axes.set_xlabel("ms from the start of the step", fontsize=9)
+    axes.tick_params(axis="x", labelsize=9)
+    axes.grid(axis="x", alpha=0.3)
+    for letter, (begin, end) in zip(ZOOM_LETTERS, windows):  # where the zoom panels look
+        axes.axvspan(begin, end, color=ZOOM_SHADE, alpha=0.35, zorder=0, linewidth=0)
+        axes.text((begin + end) / 2, 1.005, letter, transform=axes.get_xaxis_transform(),
+                  ha="center", va="bottom", fontsize=8, fontweight="bold", color="#7a5c00")
+    if windows:
+        draw_zooms(figure, windows, step_spans, row, rows, ranks, first, lanes, extra, used,
+                   set(ranks), height_px, px_per_ms, stretches)
+
+    order = [p for p in PHASE_COLOURS if p in used] + [p for p in used if p not in PHASE_COLOURS]
+    handles = [Patch(facecolor=colour_of(p, extra), edgecolor="#999999", linewidth=0.4,
+                     label="step (one per rank)" if p == "step" else
+                     p + (f" ({human_bytes(moved[p])})" if p in moved else ""))
+               for p in order]
+    handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
+                         label="peer_add (hatched)"))
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.83, from_top(0.93)),
+                  fontsize=8, frameon=False, title="phase (bytes moved)", title_fontsize=8)
+    table = device_table(step_spans)
+    if table:
+        net = any(t[2] for t in table.values())
+        lines = [f"{'':>4}  {'sent':>8} {'received':>8}" + (f" {'net':>8}" if net else "")]
+        for d, (sent, received, across) in sorted(table.items()):
+            lines.append(f"{'host' if d == HOST else d:>4}  {human_bytes(sent):>8} "
+                         f"{human_bytes(received):>8}" + (f" {human_bytes(across):>8}" if net else ""))
+        figure.text(0.83, from_top(0.02), "\n".join(lines), fontsize=7.5, family="monospace",
+                    va="bottom")
+    devices = [short_name(names, r).partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
+    figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
+                    f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10,
+                    y=from_top(0.98))
+    return figure
+
+
+def lane_rows(axes, rows, ranks, first, lanes, labels=True, fontsize=9):
+    axes.set_yticks(range(len(rows)), rows if labels else [""] * len(rows), fontsize=fontsize)
+    axes.set_ylim(len(rows) - 0.5, -0.5)  # rank 0 at the top
+    for r in range(len(ranks)):  # a line between devices
+        axes.axhline(first + lanes * r - 0.5, color="#999999", linewidth=0.6)
+
+
+def draw_spans(axes, step_spans, row, px_per_ms, extra, used, window=None):
+    """Every span as a bar on its lane (the step behind the rest), layers named where wide."""
+    narrow = 1.5 / px_per_ms  # a span shorter than 1.5 px is drawn 1.5 px wide
+    since, until = window or (-float("inf"), float("inf"))
+    for s in sorted(step_spans, key=lambda s: s.name != "step"):
+        if s.end < since or s.begin > until:
+            continue
         y = row(s.rank, s.lane)
         colour = colour_of(s.phase, extra)
         if s.phase not in used:
@@ -255,45 +396,95 @@ def draw(source, names, step_spans, k, step_count, title, plt):
         axes.broken_barh([(s.begin, max(s.end - s.begin, narrow))], (y - height / 2, height),
                          facecolor=colour, edgecolor="white" if s.name != "step" else "none",
                          linewidth=0.4, hatch="////" if s.name == "peer_add" else None)
-        if "/" in s.name and (s.end - s.begin) * px_per_ms > 36:  # a layer wide enough to name
-            axes.text((s.begin + s.end) / 2, y, s.name.split("/")[1], ha="center", va="center",
-                      fontsize=7.5, color="white", clip_on=True)
-        if s.bytes is not None and (is_edge(s) or s.name == "exchange"):  # not a net collective,
-            moved[s.phase] = moved.get(s.phase, 0) + s.bytes  # whose exchanges count its bytes
-    draw_copies(axes, step_spans, row, set(ranks), px_per_ms, extra)
-
-    axes.set_yticks(range(len(rows)), rows, fontsize=9)
-    axes.set_ylim(len(rows) - 0.5, -0.5)  # rank 0 at the top
-    for r in range(len(ranks)):  # a line between devices
-        axes.axhline(first + lanes * r - 0.5, color="#999999", linewidth=0.6)
-    axes.set_xlim(-0.01 * duration, duration * 1.02)
-    axes.set_xlabel("ms from the start of the step", fontsize=9)
-    axes.tick_params(axis="x", labelsize=9)
-    axes.grid(axis="x", alpha=0.3)
-    order = [p for p in PHASE_COLOURS if p in used] + [p for p in used if p not in PHASE_COLOURS]
-    handles = [Patch(facecolor=colour_of(p, extra), edgecolor="#999999", linewidth=0.4,
-                     label="step (one per rank)" if p == "step" else
-                     p + (f" ({human_bytes(moved[p])})" if p in moved else ""))
-               for p in order]
-    handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
-                         label="peer_add (hatched)"))
-    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.83, 0.93), fontsize=8,
-                  frameon=False, title="phase (bytes moved)", title_fontsize=8)
-    table = device_table(step_spans)
-    if table:
-        net = any(t[2] for t in table.values())
-        lines = [f"{'':>4}  {'sent':>8} {'received':>8}" + (f" {'net':>8}" if net else "")]
-        for d, (sent, received, across) in sorted(table.items()):
-            lines.append(f"{'host' if d == HOST else d:>4}  {human_bytes(sent):>8} "
-                         f"{human_bytes(received):>8}" + (f" {human_bytes(across):>8}" if net else ""))
-        figure.text(0.83, 0.02, "\n".join(lines), fontsize=7.5, family="monospace", va="bottom")
-    devices = [short_name(names, r).partition("(")[2].rstrip(")") or f"rank {r}" for r in ranks]
-    figure.suptitle(title or f"{source}: step {k} of 0..{step_count - 1}, {duration:.1f} ms, "
-                    f"{len(ranks)} devices ({', '.join(devices)})", fontsize=10)
-    return figure
+        shown = (max(s.begin, since), min(s.end, until))  # the part inside the panel
+        if "/" in s.name and (shown[1] - shown[0]) * px_per_ms > 36:  # a layer wide enough to name
+            axes.text((shown[0] + shown[1]) / 2, y, s.name.split("/")[1], ha="center",
+                      va="center", fontsize=7.5, color="white", clip_on=True)
 
 
-def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra):
+def draw_zooms(figure, windows, step_spans, row, rows, ranks, first, lanes, extra, used, drawn,
+               height_px, main_px_per_ms, stretches):
+    """A panel per window beneath the timeline: the same lanes, every reduce edge labelled."""
+    from matplotlib.ticker import MaxNLocator
+
+    bottom, panel_height = 50 / height_px, (ZOOMED_HEIGHT_PX - 500 - 95) / height_px
+    left, right, gap = 0.16, 0.98, 0.012
+    width = (right - left - gap * (len(windows) - 1)) / len(windows)
+    for i, (letter, (since, until)) in enumerate(zip(ZOOM_LETTERS, windows)):
+        axes = figure.add_axes([left + i * (width + gap), bottom, width, panel_height])
+        px_per_ms = width * WIDTH_PX / (until - since)
+        draw_spans(axes, step_spans, row, px_per_ms, extra, used, (since, until))
+        inside = [s for s in step_spans if s.end >= since and s.begin <= until]
+        draw_copies(axes, inside, row, drawn, px_per_ms, extra, labels=False)
+        label_edges(axes, inside, row, px_per_ms, (since, until))
+        lane_rows(axes, rows, ranks, first, lanes, labels=i == 0, fontsize=8)
+        axes.set_xlim(since, until)
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
+        axes.tick_params(axis="x", labelsize=7.5)
+        axes.tick_params(axis="y", length=0 if i else 3.5)
+        axes.grid(axis="x", alpha=0.3)
+        for spine in axes.spines.values():
+            spine.set_edgecolor("#b8860b")
+        axes.set_title(f"{letter}: {since:.2f}\u2013{until:.2f} ms, "
+                       f"\u00d7{px_per_ms / main_px_per_ms:.0f}", fontsize=8, loc="left", pad=3,
+                       color="#7a5c00")
+    which = ("each panel is the stretch under its letter above" if stretches == len(windows) else
+             f"the {len(windows)} of {stretches} stretches that move the most bytes, "
+             "under their letters")
+    figure.text(0.16, bottom + panel_height + 42 / height_px,
+                f"The reduce, enlarged: {which}; a reduce bar is labelled src\u2192dst "
+                "and its bytes where it fits (+src\u2192dst: an add, no bytes)",
+                fontsize=8, color="#333333")
+    figure.text(0.16, 12 / height_px, "ms from the start of the step", fontsize=8.5)
+
+
+def label_edges(axes, spans, row, px_per_ms, window):
+    """'1→0 2.1 MB' inside each reduce bar wide enough (on two lines if need be),
+    else beside it where its row is free; a label that fits nowhere is left out,
+    and so is one over another label's pixels."""
+    since, until = window
+    placed = []
+
+    def free(box, y, beside):  # no label there, nor (beside a bar) another bar of the row
+        if box[0] < since or box[1] > until:
+            return False
+        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3]
+               for b in placed):
+            return False
+        return not beside or not any(
+            o.name != "step" and row(o.rank, o.lane) == y and o.begin < box[1] and box[0] < o.end
+            for o in spans)
+
+    for s in sorted(spans, key=lambda s: (-(s.bytes or 0), s.begin)):
+        if s.phase not in REDUCE_PHASES or s.src is None or s.dst is None or s.src == s.dst:
+            continue
+        source = "host" if s.src < 0 else str(s.src)
+        edge = f"{source}\u2192{s.dst}"
+        lines = [f"{edge} {human_bytes(s.bytes)}"] if s.bytes is not None else [f"+{edge}"]
+        shown = (max(s.begin, since), min(s.end, until))
+        room = (shown[1] - shown[0]) * px_per_ms - 4
+        if len(lines[0]) * CHAR_PX > room and s.bytes is not None:
+            lines = [edge, human_bytes(s.bytes)]
+        y, width = row(s.rank, s.lane), max(len(line) for line in lines) * CHAR_PX / px_per_ms
+        gap = 2 / px_per_ms
+        if width * px_per_ms <= room:
+            t = (shown[0] + shown[1]) / 2
+            boxes = [((t - width / 2, t + width / 2, y - 0.3, y + 0.3), False)]
+        else:  # right of the bar, else left of it, on one line
+            lines = [" ".join(lines)]
+            width = len(lines[0]) * CHAR_PX / px_per_ms
+            boxes = [((shown[1] + gap, shown[1] + gap + width, y - 0.3, y + 0.3), True),
+                     ((shown[0] - gap - width, shown[0] - gap, y - 0.3, y + 0.3), True)]
+        box = next((b for b, beside in boxes if free(b, y, beside)), None)
+        if box is None:
+            continue
+        placed.append(box)
+        axes.text((box[0] + box[1]) / 2, y, "\n".join(lines), fontsize=6.5, linespacing=0.95,
+                  ha="center", va="center", color="#111111", clip_on=True,
+                  bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=0.3))
+
+
+def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra, labels=True):
     """An arrow per copy between drawn devices, from src's lane to dst's; the larger labelled."""
     def has_row(device):
         return device < 0 or device in drawn
@@ -311,7 +502,7 @@ def draw_copies(axes, step_spans, row, drawn, px_per_ms, extra):
         axes.annotate("", xy=(t, y_to), xytext=(t, y_from),
                       arrowprops=dict(arrowstyle="-|>", color=colour_of(s.phase, extra), lw=0.7,
                                       alpha=0.8, mutation_scale=7, shrinkA=0, shrinkB=2))
-        if s.bytes < largest / 4 or (s.src, s.dst, s.lane) in labelled:
+        if not labels or s.bytes < largest / 4 or (s.src, s.dst, s.lane) in labelled:
             continue
         source = "host" if s.src < 0 else str(s.src)
         label = f"{source}\u2192{s.dst} {human_bytes(s.bytes)}"

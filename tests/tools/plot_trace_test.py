@@ -1,17 +1,22 @@
 #!/usr/bin/python3
 """Tests of tools/plot_trace.py against a fresh trace of the built cudp (ctest: tools.plot_trace).
 
-A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 (-o OUT) becomes a
-1200 x 500 PNG whose lanes hold forward, backward and all_reduce bars, with no
-temporary file left beside it, and a summary JSON beside it whose lanes are in
-time order and whose per-device table sums the edges (every byte sent is received). A rank's trace of a run over several processes,
-with a net lane (tid 2) whose transfers lead to a device in another file, is
-drawn with a third row per device. Bad input (not a trace object, a truncated trace,
-a step the trace does not hold) exits 1 with one line naming the file or the
-flag, no traceback, and leaves an existing PNG as it was.
+A ddp run of seed-pool on cpu:2 (2 steps) writes a trace; its step 1 (-o OUT)
+becomes a 1200 x 900 PNG whose lanes hold forward, backward and all_reduce bars
+and, beneath them, zoom panels on the all-reduce, with no temporary file left
+beside it, and a summary JSON beside it whose lanes are in time order and whose
+per-device table sums the edges (every byte sent is received). reduce_windows
+groups the reduce's narrow spans by their gaps and keeps the four stretches that
+move the most bytes. A rank's trace of a run over several processes, with a net
+lane (tid 2) whose transfers lead to a device in another file, is drawn with a
+third row per device (its reduce is wide: no zoom, 1200 x 500). Bad input (not a
+trace object, a truncated trace, a step the trace does not hold) exits 1 with
+one line naming the file or the flag, no traceback, and leaves an existing PNG
+as it was.
 Run: /usr/bin/python3 tests/tools/plot_trace_test.py --cudp build/cudp
 """
 import argparse
+import importlib.util
 import json
 import os
 import struct
@@ -24,6 +29,13 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                     "plot_trace.py")
 CUDP = None
+
+
+def load_plot_trace():
+    spec = importlib.util.spec_from_file_location("plot_trace", PLOT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def png_size(path):
@@ -58,7 +70,7 @@ class PlotTrace(unittest.TestCase):
             png = os.path.join(out, "step.png")
             run = self.plot(self.trace, "-o", png, "--step", "1")
             self.assertEqual(run.returncode, 0, run.stderr)
-            self.assertEqual(png_size(png), (1200, 500))
+            self.assertEqual(png_size(png), (1200, 900), "the timeline and the zoom panels")
             self.assertEqual(sorted(os.listdir(out)), ["step.json", "step.png"],
                              "the PNG and its summary, no temporary file left")
             with open(os.path.join(out, "step.json")) as f:
@@ -83,15 +95,23 @@ class PlotTrace(unittest.TestCase):
             import matplotlib.image
 
             # The lanes only: the legend, right of x = 0.8 of the width, has every colour too.
-            lanes = matplotlib.image.imread(png)[:, :960, :3].reshape(-1, 3)
-            counts = {}
-            for pixel in (lanes * 255).round().astype(int).tolist():
-                counts[tuple(pixel)] = counts.get(tuple(pixel), 0) + 1
+            # The top 500 pixels are the timeline, the zoom panels are below 560.
+            image = (matplotlib.image.imread(png)[:, :, :3] * 255).round().astype(int)
+
+            def counts(part):
+                found = {}
+                for pixel in part.reshape(-1, 3).tolist():
+                    found[tuple(pixel)] = found.get(tuple(pixel), 0) + 1
+                return found
+
+            timeline, zooms = counts(image[:500, :960]), counts(image[560:, :])
             for phase, colour, least in (("forward", (0x1F, 0x77, 0xB4), 500),
                                          ("backward", (0xFF, 0x7F, 0x0E), 500),
                                          ("all_reduce", (0x2C, 0xA0, 0x2C), 20)):
-                found = counts.get(colour, 0)
+                found = timeline.get(colour, 0)
                 self.assertGreaterEqual(found, least, f"{png}: {found} {phase} pixels in the lanes")
+            found = zooms.get((0x2C, 0xA0, 0x2C), 0)
+            self.assertGreaterEqual(found, 200, f"{png}: {found} all_reduce pixels in the zooms")
 
     def test_a_net_lane_is_drawn_as_a_third_row(self):
         # Rank 1's file of two: devices 1 and 2, a recv from rank 0's device 0 on device 1's net lane.
@@ -121,13 +141,41 @@ class PlotTrace(unittest.TestCase):
                 json.dump({"cudp": {"rank": 1, "ranks": 2}, "traceEvents": events}, f)
             run = self.plot(trace, png)
             self.assertEqual(run.returncode, 0, run.stderr)
-            self.assertEqual(png_size(png), (1200, 500))
+            self.assertEqual(png_size(png), (1200, 500))  # its reduce is wide: no zoom panel
             with open(os.path.join(out, "step.json")) as f:
                 table = {d["device"]: d for d in json.load(f)["devices"]}
             self.assertEqual(table[1], {"device": 1, "sent_bytes": 4096, "received_bytes": 4096,
                                         "net_bytes": 16384})
             self.assertEqual(table[0]["sent_bytes"], 4096)  # another process's device
             self.assertEqual(table[2]["received_bytes"], 4096)
+
+    def test_the_zoom_windows_are_the_reduce_stretches_that_move_the_most(self):
+        plot = load_plot_trace()
+
+        def span(begin, end, moved, phase="reduce", lane=1):
+            return plot.Span(0, lane, "peer_add", phase, begin, end, moved, 1, 0, {})
+
+        # Six stretches of a 100 ms step, 15 ms apart (over 1% of it, and merging
+        # two would make one over 5%): the four that move the most bytes are
+        # kept, in time order; spans 0.4 ms apart are one stretch; a forward, a
+        # host span or a reduce span 3% of the step wide is never zoomed on.
+        spans = [span(15 * i, 15 * i + 0.5, moved) for i, moved in
+                 enumerate((5, 900, 10, 800, 700, 600))]
+        spans += [span(75.9, 76.2, 1), span(95, 100, 10 ** 6, "forward"),
+                  span(5, 6, 10 ** 6, "reduce", 3), span(20, 23, 10 ** 6)]
+        windows, found = plot.reduce_windows(spans, 100.0)
+        self.assertEqual(found, 6)
+        self.assertEqual([round((b + e) / 2, 2) for b, e in windows], [15.25, 45.25, 60.25, 75.6])
+        # At least 1% of the step wide, padded by 5% of the width on each side.
+        self.assertAlmostEqual(windows[0][1] - windows[0][0], 1.1)
+        self.assertAlmostEqual(windows[3][1] - windows[3][0], 1.32)
+        # Five stretches, two of them 3 ms apart: those two become one window.
+        spans = [span(begin, begin + 0.5, 100) for begin in (0, 20, 40, 43.5, 80)]
+        windows, found = plot.reduce_windows(spans, 100.0)
+        self.assertEqual(found, 4)
+        self.assertEqual([(round(b, 2), round(e, 2)) for b, e in windows],
+                         [(-0.3, 0.8), (19.7, 20.8), (39.8, 44.2), (79.7, 80.8)])
+        self.assertEqual(plot.reduce_windows([span(1, 2, 9, "forward")], 10.0), ([], 0))
 
     def test_bad_input_exits_1_naming_the_file_and_keeps_the_png(self):
         with tempfile.TemporaryDirectory() as out:
