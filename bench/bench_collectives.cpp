@@ -143,7 +143,8 @@ void bm_collective(benchmark::State& state, Kind kind, ReduceAlgorithm algorithm
 
 void register_all() {
   for (Kind kind : {Kind::AllReduce, Kind::Reduce, Kind::Broadcast}) {
-    for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
+    for (ReduceAlgorithm a :
+         {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
       const std::string name = std::string(kind_name(kind)) + "/" + reduce_algorithm_name(a);
       auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_collective, kind, a);
       for (int ranks : {2, 4, 8})

@@ -53,7 +53,7 @@ using namespace cudp;
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
-  std::string devices = "cpu:2";                         // per process
+  std::string devices = "cpu:2";                                 // per process
   std::vector<std::string> algorithms{"tree", "star", "ring"};   // in-process
   std::vector<std::string> inters{"tree", "allreduce", "ring"};  // inter-process
   std::size_t min_bytes = 4096, max_bytes = std::size_t{256} << 20;
@@ -342,8 +342,11 @@ int run(ProcessGroup& processes, const Settings& s) {
       const bool ring = name == "ring";  // the global ring, hop by hop
       options.inter = ring ? InterProcess::Tree : parse_inter_process(name);
       options.algorithm = ring ? ReduceAlgorithm::Ring : ReduceAlgorithm::Tree;
-      k = {"inter-process " + name, "inter-process", ring ? "ring" : "tree",
-           ring ? "tree" : name, {}};
+      k = {"inter-process " + name,
+           "inter-process",
+           ring ? "ring" : "tree",
+           ring ? "tree" : name,
+           {}};
     } else {
       options.algorithm = parse_reduce_algorithm(name);
       k = {"in-process " + name, "in-process", name, "", {}};

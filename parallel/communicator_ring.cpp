@@ -30,9 +30,12 @@ namespace cudp {
 namespace {
 const char* ring_phase_name(RingPhase phase) {
   switch (phase) {
-    case RingPhase::ReduceScatter: return "reduce_scatter";
-    case RingPhase::AllGather: return "all_gather";
-    case RingPhase::Gather: return "gather";
+    case RingPhase::ReduceScatter:
+      return "reduce_scatter";
+    case RingPhase::AllGather:
+      return "all_gather";
+    case RingPhase::Gather:
+      return "gather";
   }
   return "?";
 }
@@ -51,52 +54,45 @@ void Communicator::reduce_ring(const Bucket& bucket, const std::vector<float*>& 
     s.wait(*ready[static_cast<std::size_t>(r)]);
     s.wait(*ready[static_cast<std::size_t>((r + ranks - 1) % ranks)]);
   }
-  const char* phase = ring_phase_name(RingPhase::ReduceScatter);
-  bool first = true;
-  for (const auto& step : ring_steps(ranks, RingPhase::ReduceScatter)) {
-    if (!first)
-      for (const SliceEdge& h : step) group_[h.to].copy.wait_for(group_[h.from].copy);
-    first = false;
-    for (const SliceEdge& h : step) {
-      const Range s = slice(h.slice);
-      const int64_t len = s.end - s.begin;
-      if (len == 0) continue;
-      float* const sum = at(h.to, s);
-      const float* const part = at(h.from, s);
-      const Bucket piece{bucket.id, bucket.offset + s.begin, len};
-      Stream& runs = group_[h.to].copy;
-      if (!plan_.direct(h.to, h.from)) {
-        copy_and_add(Edge{h.to, h.from}, piece, sum, part, runs, phase);
-        continue;
+  // Each step: first every hop's wait for its sender, then the hops (of a
+  // non-empty slice) themselves.
+  auto run_steps = [&](RingPhase phase, auto&& hop) {
+    bool first = true;
+    for (const auto& step : ring_steps(ranks, phase)) {
+      if (!first)
+        for (const SliceEdge& h : step) group_[h.to].copy.wait_for(group_[h.from].copy);
+      first = false;
+      for (const SliceEdge& h : step) {
+        const Range s = slice(h.slice);
+        if (s.end > s.begin) hop(h, s, s.end - s.begin, ring_phase_name(phase));
       }
-      const Context ctx = runs.context();
-      traced(tracer_, runs, h.to, Lane::Copy, "peer_add",
-             slice_args(bucket.id, piece.offset, len, h.from, h.to, phase),
-             [&] { runs.enqueue([ctx, len, part, sum] { axpy(ctx, len, 1.0f, part, sum); }); });
     }
-  }
+  };
+  run_steps(RingPhase::ReduceScatter, [&](const SliceEdge& h, const Range& s, int64_t len,
+                                          const char* phase) {
+    float* const sum = at(h.to, s);
+    const float* const part = at(h.from, s);
+    const Bucket piece{bucket.id, bucket.offset + s.begin, len};
+    Stream& runs = group_[h.to].copy;
+    if (!plan_.direct(h.to, h.from))
+      return copy_and_add(Edge{h.to, h.from}, piece, sum, part, runs, phase);
+    const Context ctx = runs.context();
+    traced(tracer_, runs, h.to, Lane::Copy, "peer_add",
+           slice_args(bucket.id, piece.offset, len, h.from, h.to, phase),
+           [&] { runs.enqueue([ctx, len, part, sum] { axpy(ctx, len, 1.0f, part, sum); }); });
+  });
   for (int r = 0; r < ranks; ++r)
     for (int q = 0; q < ranks; ++q)
       if (q != r) group_[r].copy.wait_for(group_[q].copy);
-  const RingPhase out = all_reduce ? RingPhase::AllGather : RingPhase::Gather;
-  phase = ring_phase_name(out);
-  first = true;
-  for (const auto& step : ring_steps(ranks, out)) {
-    if (!first)
-      for (const SliceEdge& h : step) group_[h.to].copy.wait_for(group_[h.from].copy);
-    first = false;
-    for (const SliceEdge& h : step) {
-      const Range s = slice(h.slice);
-      const int64_t len = s.end - s.begin;
-      if (len == 0) continue;
-      LogicalDevice& to = group_[h.to];
-      traced(tracer_, to.copy, h.to, Lane::Copy, "copy",
-             slice_args(bucket.id, bucket.offset + s.begin, len, h.from, h.to, phase), [&] {
-               copy_async(to.copy, at(h.to, s), to.device, at(h.from, s), group_[h.from].device,
-                          static_cast<std::size_t>(len) * 4);
-             });
-    }
-  }
+  run_steps(all_reduce ? RingPhase::AllGather : RingPhase::Gather,
+            [&](const SliceEdge& h, const Range& s, int64_t len, const char* phase) {
+              LogicalDevice& to = group_[h.to];
+              traced(tracer_, to.copy, h.to, Lane::Copy, "copy",
+                     slice_args(bucket.id, bucket.offset + s.begin, len, h.from, h.to, phase), [&] {
+                       copy_async(to.copy, at(h.to, s), to.device, at(h.from, s),
+                                  group_[h.from].device, static_cast<std::size_t>(len) * 4);
+                     });
+            });
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   if (!all_reduce) return group_[0].copy.record(event(o.reduced, 0));
   for (int r = 0; r < ranks; ++r) group_[r].copy.record(event(o.reduced, r));

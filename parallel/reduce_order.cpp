@@ -16,9 +16,12 @@ ReduceAlgorithm parse_reduce_algorithm(const std::string& text) {
 
 const char* reduce_algorithm_name(ReduceAlgorithm algorithm) {
   switch (algorithm) {
-    case ReduceAlgorithm::Tree: return "tree";
-    case ReduceAlgorithm::Star: return "star";
-    case ReduceAlgorithm::Ring: return "ring";
+    case ReduceAlgorithm::Tree:
+      return "tree";
+    case ReduceAlgorithm::Star:
+      return "star";
+    case ReduceAlgorithm::Ring:
+      return "ring";
   }
   return "?";
 }
