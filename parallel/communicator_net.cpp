@@ -21,9 +21,12 @@
 // `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
 // --inter allreduce instead reduces inside the process, lets MPI sum across
 // processes in its own order, and broadcasts inside: not bitwise one process's.
-// Time: each closure adds its wall time to the NetClock (busy), and the first
-// compute stream's waits on the net are marked (exposed); with a tracer each
-// closure is a span on the net lane with its exchanges and adds inside it.
+// Time: each closure gives its wall time to the CommClock (comm_clock.h), as
+// movement of the first device; the clock leaves out the part in which that
+// device computes (exposed). With a tracer each closure is a span on the net
+// lane with its exchanges and adds inside it, each with the CPU time it got
+// (the net stream's thread: one thread, no pool), and the first compute
+// stream's waits on the net are spans (net_wait).
 #include <cstring>
 
 #include "kernels/axpy.h"
@@ -34,35 +37,22 @@
 
 namespace cudp {
 
-void NetClock::add_busy(double us) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  busy_us_ += us;
-}
-
-void NetClock::add_wait(TimeMark begin, TimeMark end) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  waits_.emplace_back(std::move(begin), std::move(end));
-}
-
-NetTime NetClock::take() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  NetTime t;
-  t.busy_ms = busy_us_ / 1000;
-  for (const auto& [begin, end] : waits_) t.exposed_ms += elapsed_ms(begin, end);
-  busy_us_ = 0;
-  waits_.clear();
-  return t;
-}
-
 // The net lane's spans inside one collective, timed on the host: the closure
 // runs on the net stream's own worker thread. Without a tracer, just the work.
 struct NetSpans {
   Tracer* tracer;
+  // The CPU time this thread got since `start_ns` (thread_cpu_ns()).
+  static SpanCpu since(int64_t start_ns) {
+    return {true, static_cast<double>(thread_cpu_ns() - start_ns) / 1000.0, current_thread_id(),
+            true};
+  }
   void exchange(ProcessGroup& processes, const std::vector<Transfer>& transfers,
                 const char* phase) {
     if (!tracer || transfers.empty()) return processes.exchange(transfers);
     const double begin = host_microseconds();
+    const int64_t cpu = thread_cpu_ns();
     processes.exchange(transfers);
+    const SpanCpu got = since(cpu);
     TraceArgs args;
     args.bytes = 0;
     args.phase = phase;
@@ -71,22 +61,24 @@ struct NetSpans {
       args.peer = args.peer == TraceArgs::kNone || args.peer == t.peer ? t.peer : -1;
     }
     if (args.peer == -1) args.peer = TraceArgs::kNone;  // several peers
-    tracer->host_span(0, Lane::Net, "exchange", begin, host_microseconds(), args);
+    tracer->host_span(0, Lane::Net, "exchange", begin, host_microseconds(), args, got);
   }
   template <class Adds>
   void adds(int64_t bytes, const char* phase, Adds&& run) {
     if (!tracer) return run();
     const double begin = host_microseconds();
+    const int64_t cpu = thread_cpu_ns();
     run();
+    const SpanCpu got = since(cpu);
     TraceArgs args;
     args.bytes = bytes;
     args.phase = phase;
-    tracer->host_span(0, Lane::Net, "add", begin, host_microseconds(), args);
+    tracer->host_span(0, Lane::Net, "add", begin, host_microseconds(), args, got);
   }
 };
 
 void Communicator::wait_net(Stream& s, Event* done) {
-  const bool timed = &s == &group_[0].compute;
+  const bool timed = tracer_ && &s == &group_[0].compute;
   TimeMark begin;
   if (timed) begin = s.mark();
   if (done)
@@ -94,9 +86,7 @@ void Communicator::wait_net(Stream& s, Event* done) {
   else
     s.wait_for(*net_);
   if (!timed) return;
-  TimeMark end = s.mark();
-  if (tracer_) tracer_->span(0, Lane::Compute, "net_wait", begin, end);
-  net_clock_.add_wait(std::move(begin), std::move(end));
+  tracer_->span(0, Lane::Compute, "net_wait", std::move(begin), s.mark());
 }
 
 Stream& Communicator::net_stream() {
@@ -127,8 +117,10 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   Tracer* tracer = tracer_;  // as when queued: evaluation runs untraced
   const int id = bucket.id;
   Stream& net = net_stream();
-  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts, name, tracer, id] {
+  CommClock* clock = clock_;
+  net.enqueue([this, at, n, tag, reduce, broadcast, mpi_sum, parts, name, tracer, clock, id] {
     const double begin = host_microseconds();
+    const int64_t cpu = tracer ? thread_cpu_ns() : 0;
     NetSpans spans{tracer};
     if (mpi_sum)
       net_local_then_mpi(at, n, spans);
@@ -137,12 +129,12 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
     else
       net_tree(at, n, tag, reduce, broadcast, spans);
     const double end = host_microseconds();
-    net_clock_.add_busy(end - begin);
+    if (clock) clock->add_net(begin, end);
     if (!tracer) return;
     TraceArgs args;
     args.bytes = n * 4;
     args.bucket = id;
-    tracer->host_span(0, Lane::Net, name, begin, end, args);
+    tracer->host_span(0, Lane::Net, name, begin, end, args, NetSpans::since(cpu));
   });
   net.record(done);
 }
