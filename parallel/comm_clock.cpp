@@ -30,7 +30,8 @@ CommClock::Step CommClock::take() {
   auto intervals = [](const std::vector<std::pair<TimeMark, TimeMark>>& marks) {
     std::vector<Interval> out;
     out.reserve(marks.size());
-    for (const auto& [begin, end] : marks) out.push_back({begin.microseconds(), end.microseconds()});
+    for (const auto& [begin, end] : marks)
+      out.push_back({begin.microseconds(), end.microseconds()});
     return out;
   };
   std::vector<Interval> net;

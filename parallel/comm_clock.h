@@ -38,7 +38,7 @@ Activity activity_of(const char* span_name);  // by trace.h's names
 class CommClock {
  public:
   bool times(int rank) const { return rank == 0 && !paused_; }  // the first device's streams
-  void set_paused(bool paused) { paused_ = paused; }  // evaluation: no marks
+  void set_paused(bool paused) { paused_ = paused; }            // evaluation: no marks
   void add(Activity activity, TimeMark begin, TimeMark end);
   // A collective of the net stream, on the host clock; any thread.
   void add_net(double begin_us, double end_us);
@@ -59,8 +59,8 @@ class CommClock {
 // Queues enqueue()'s work on `stream`, device `rank`'s, as one span `name`:
 // traced when there is a tracer, timed when the clock times that device.
 template <class Enqueue>
-void traced(Tracer* tracer, CommClock* clock, Stream& stream, int rank, Lane lane,
-            const char* name, const TraceArgs& args, Enqueue&& enqueue) {
+void traced(Tracer* tracer, CommClock* clock, Stream& stream, int rank, Lane lane, const char* name,
+            const TraceArgs& args, Enqueue&& enqueue) {
   const Activity activity = clock && clock->times(rank) ? activity_of(name) : Activity::None;
   if (activity == Activity::None) return traced(tracer, stream, rank, lane, name, args, enqueue);
   TimeMark begin = stream.mark();

@@ -8,7 +8,8 @@ namespace cudp {
 std::vector<Interval> union_of(std::vector<Interval> a) {
   a.erase(std::remove_if(a.begin(), a.end(), [](const Interval& i) { return i.end <= i.begin; }),
           a.end());
-  std::sort(a.begin(), a.end(), [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
+  std::sort(a.begin(), a.end(),
+            [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
   std::vector<Interval> out;
   for (const Interval& i : a) {
     if (!out.empty() && i.begin <= out.back().end)

@@ -50,7 +50,7 @@ class CpuAccounting {
 };
 bool cpu_accounting_on();
 
-int64_t thread_cpu_ns();     // CLOCK_THREAD_CPUTIME_ID of the calling thread
+int64_t thread_cpu_ns();      // CLOCK_THREAD_CPUTIME_ID of the calling thread
 int64_t current_thread_id();  // gettid(), cached per thread
 
 namespace detail {

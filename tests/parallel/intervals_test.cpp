@@ -14,7 +14,8 @@ namespace {
 
 std::string str(const std::vector<Interval>& a) {
   std::string s;
-  for (const Interval& i : a) s += "[" + std::to_string(int(i.begin)) + "," + std::to_string(int(i.end)) + ")";
+  for (const Interval& i : a)
+    s += "[" + std::to_string(int(i.begin)) + "," + std::to_string(int(i.end)) + ")";
   return s;
 }
 
@@ -102,7 +103,8 @@ TEST(CommClock, NetCollectivesUseTheSameDefinition) {
   EXPECT_NEAR(step.net.busy_ms, 20.0, 1e-6);
   EXPECT_GE(step.net.exposed_ms, 9.0);
   EXPECT_LE(step.net.exposed_ms, step.net.busy_ms);
-  EXPECT_NEAR(step.comm.moved_ms, step.net.busy_ms, 1e-6) << "the net is the first device's movement";
+  EXPECT_NEAR(step.comm.moved_ms, step.net.busy_ms, 1e-6)
+      << "the net is the first device's movement";
   EXPECT_NEAR(step.comm.exposed_ms, step.net.exposed_ms, 1e-6);
 }
 
