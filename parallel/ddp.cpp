@@ -91,13 +91,14 @@ void DistributedTrainer::broadcast() {
   const int ranks = group_.size();
   Tracer* tracer = replicas_.tracer();
   std::vector<TimeMark> begin(static_cast<std::size_t>(ranks));
-  for (int r = 0; r < ranks; ++r)
-    if (tracer) begin[r] = group_[r].compute.mark();
+  if (tracer)
+    for (int r = 0; r < ranks; ++r) begin[r] = group_[r].compute.mark();
   const Bucket& whole = replicas_.plan().whole();
   replicas_.comm().broadcast(whole, replicas_.params(ranks));
   replicas_.comm().finish(whole, ranks);
-  for (int r = 0; r < ranks; ++r)
-    if (tracer) tracer->span(r, Lane::Compute, "broadcast", begin[r], group_[r].compute.mark());
+  if (tracer)
+    for (int r = 0; r < ranks; ++r)
+      tracer->span(r, Lane::Compute, "broadcast", begin[r], group_[r].compute.mark());
   broadcast_done_ = true;
 }
 

@@ -27,8 +27,8 @@
 // the event moves (4 x length); offset and length are floats of the flat
 // parameter or gradient buffer; bucket is the plan's id (whole() is the last).
 //   net_wait                                            (compute lane of this
-//             process's first device: its compute waiting for the transfers
-//             between processes, the exposed part of them; several processes)
+//             process's first device: its compute stream waiting for the
+//             transfers between processes; several processes)
 //   all_reduce, reduce, broadcast, allreduce  with args {bytes, bucket}
 //             (net lane: one collective over the processes, the closure of the
 //             communicator's net stream; allreduce is MPI's own, --inter allreduce)
