@@ -125,10 +125,10 @@ TEST(CliParallel, CommIsExposedMovementBesideMovedAndTheHiddenShare) {
                             &comm, &moved, &hidden),
                 3)
           << line;
-      EXPECT_GT(moved, 0) << "the batch and the gradients move: " << line;
-      EXPECT_LE(comm, moved + 0.01) << line;
+      EXPECT_LE(comm, moved + 0.01) << line;  // two decimals: this small net moves in microseconds
       EXPECT_GE(comm, 0) << line;
-      EXPECT_NEAR(hidden, 100 * (moved - comm) / moved, 0.51 + 100 * 0.01 / moved) << line;
+      EXPECT_GE(hidden, 0) << line;
+      EXPECT_LE(hidden, 100) << line;
       ++lines;
     }
     EXPECT_EQ(lines, 3) << r.out;
@@ -147,6 +147,7 @@ TEST(CliParallel, CommIsExposedMovementBesideMovedAndTheHiddenShare) {
     ++steps;
     const double comm = field("comm_ms_per_step"), moved = field("moved_ms_per_step");
     const double hidden = field("comm_hidden");
+    EXPECT_GT(moved, 0) << "the batch and the gradients move: " << line;
     EXPECT_LE(comm, moved + 1e-9) << line;
     EXPECT_NEAR(hidden, moved > 0 ? (moved - comm) / moved : 1.0, 1e-6) << line;
   }
