@@ -8,7 +8,8 @@
 // 2-core development machine measures overhead, not speed-up). The issue's
 // goal: cpu:2 >= 1.6x the samples/s of one device on a 2-core machine.
 //   samples_per_s  32 / wall time of a step (manual time: the host mostly waits)
-//   comm_ms        the trainer's communication time per step (see parallel_trainer.h)
+//   comm_ms        the first device's exposed communication per step, the step
+//                  line's comm (parallel/comm_clock.h)
 // speedup/{dp,ddp} measures the goal itself on a shared, noisy machine: it
 // alternates one step of cpu:1 with one step of cpu:2, so that both see the
 // same machine, and reports each one's median step time and the ratios of the
