@@ -94,15 +94,18 @@ TEST(CommClock, MovementBesideComputeIsHiddenAndAloneIsExposed) {
 TEST(CommClock, NetCollectivesUseTheSameDefinition) {
   CommClock clock;
   Stream compute(cpu_device(0));
-  traced(nullptr, &clock, compute, 0, Lane::Compute, "backward/fc1", {},
-         [&] { compute.enqueue([] { sleep_ms(30); }); });
+  TimeMark begin = compute.mark();
+  compute.enqueue([] { sleep_ms(30); });
+  TimeMark end = compute.mark();
+  clock.add(Activity::Compute, begin, end);
   compute.synchronize();
-  const double now = host_microseconds();
-  clock.add_net(now - 40000, now - 20000);  // 20 ms, the last 10 or more beside nothing
+  const double b = begin.microseconds();
+  ASSERT_GE(end.microseconds() - b, 29000.0);
+  clock.add_net(b - 20000, b - 10000);  // 10 ms before the compute: exposed
+  clock.add_net(b + 5000, b + 15000);   // 10 ms inside it: hidden
   const CommClock::Step step = clock.take();
   EXPECT_NEAR(step.net.busy_ms, 20.0, 1e-6);
-  EXPECT_GE(step.net.exposed_ms, 9.0);
-  EXPECT_LE(step.net.exposed_ms, step.net.busy_ms);
+  EXPECT_NEAR(step.net.exposed_ms, 10.0, 1e-6);
   EXPECT_NEAR(step.comm.moved_ms, step.net.busy_ms, 1e-6)
       << "the net is the first device's movement";
   EXPECT_NEAR(step.comm.exposed_ms, step.net.exposed_ms, 1e-6);
