@@ -5,8 +5,12 @@
 // Every run goes through parallel/'s trainers, one device included: with one
 // device the DataParallel step has nothing to broadcast or reduce and computes
 // bitwise what model/one_device_trainer.h's OneDeviceTrainer computes (a test checks
-// it). The step line's `comm` is the time the first device spent in the
-// broadcast, gather, scatter and reduction phases, waiting for the others included.
+// it). The step line's `comm` is the first device's exposed communication:
+// the wall time in which some copy, reduce add or transfer runs on one of its
+// streams and none of its compute does (parallel/comm_clock.h); beside it,
+// `moved` is all of that movement time and the share of it hidden. A wait for
+// a slower replica is not communication. The figures are the first device's,
+// as the first device is the one that steps in dp.
 // Under mpirun every rank writes its own trace (--trace out.json: out.rank1.json)
 // with global device indices and a time origin taken right after a barrier
 // that every rank passes just before the first step, whether it traces or not
@@ -141,8 +145,9 @@ std::unique_ptr<Tracer> make_tracer(ProcessGroup& processes, const DeviceGroup& 
 // The progress line's running sums since the last one.
 struct Window {
   Clock::time_point start = Clock::now();
-  double loss = 0, comm = 0;
-  NetTime net;  // summed over the window's steps
+  double loss = 0;
+  CommTime comm;  // summed over the window's steps, as net
+  NetTime net;
   int64_t correct = 0, samples = 0, steps = 0;
 };
 
@@ -151,10 +156,23 @@ void add(NetTime& sum, const NetTime& step) {
   sum.exposed_ms += step.exposed_ms;
 }
 
+double hidden_share(double hidden_ms, double moved_ms) {
+  return moved_ms > 0 ? hidden_ms / moved_ms : 1.0;
+}
+
+// "  comm   1.23 ms/step (moved 4.56,  73% hidden)": the first device's.
+std::string comm_column(const CommTime& comm, int64_t steps) {
+  char text[96];
+  std::snprintf(text, sizeof text, "  comm %6.2f ms/step (moved %.2f, %3.0f%% hidden)",
+                comm.exposed_ms / steps, comm.moved_ms / steps,
+                100.0 * hidden_share(comm.hidden_ms(), comm.moved_ms));
+  return text;
+}
+
 // " net 2.10 ms/step (81% hidden)": rank 0's time across processes.
 std::string net_column(const NetTime& net, int64_t steps) {
   char text[64];
-  const double hidden = net.busy_ms > 0 ? net.hidden_ms() / net.busy_ms : 1.0;
+  const double hidden = hidden_share(net.hidden_ms(), net.busy_ms);
   std::snprintf(text, sizeof text, "  net %6.2f ms/step (%3.0f%% hidden)", net.busy_ms / steps,
                 100.0 * hidden);
   return text;
@@ -257,7 +275,9 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
     state.loader = loader.position();
     samples += n;
     window.loss += s.loss;
-    window.comm += trainer->last_communication_ms();
+    const CommTime comm = trainer->last_comm_time();
+    window.comm.moved_ms += comm.moved_ms;
+    window.comm.exposed_ms += comm.exposed_ms;
     add(window.net, trainer->last_net_time());
     add(run_net, trainer->last_net_time());
     ++run_steps;
@@ -272,13 +292,13 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
       const double accuracy = static_cast<double>(window.correct) / window.samples;
       char line[200];
       std::snprintf(line, sizeof line,
-                    "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s"
-                    "  comm %6.2f ms/step",
+                    "step %*lld/%lld  loss %.4f  acc %s  %7.2f ms/step  %8.1f samples/s",
                     static_cast<int>(std::to_string(total_steps).size()),
                     static_cast<long long>(state.step), static_cast<long long>(total_steps), loss,
                     percent(accuracy).c_str(), 1000.0 * elapsed / window.steps,
-                    window.samples / elapsed, window.comm / window.steps);
-      out << line << (several ? net_column(window.net, window.steps) : "") << "\n" << std::flush;
+                    window.samples / elapsed);
+      out << line << comm_column(window.comm, window.steps)
+          << (several ? net_column(window.net, window.steps) : "") << "\n" << std::flush;
       JsonLine entry;
       entry.add("event", std::string("step"))
           .add("step", state.step)
@@ -288,7 +308,9 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
           .add("accuracy", accuracy)
           .add("ms_per_step", 1000.0 * elapsed / window.steps)
           .add("samples_per_s", window.samples / elapsed)
-          .add("comm_ms_per_step", window.comm / window.steps);
+          .add("comm_ms_per_step", window.comm.exposed_ms / window.steps)
+          .add("moved_ms_per_step", window.comm.moved_ms / window.steps)
+          .add("comm_hidden", hidden_share(window.comm.hidden_ms(), window.comm.moved_ms));
       if (several)
         entry.add("net_ms_per_step", window.net.busy_ms / window.steps)
             .add("net_exposed_ms_per_step", window.net.exposed_ms / window.steps);
@@ -339,8 +361,8 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
     out << "across processes: " << std::setprecision(2) << run_net.busy_ms / run_steps
         << " ms/step in collectives on rank 0 (transfers, their adds, waits for the other ranks), "
         << run_net.exposed_ms / run_steps << " ms/step of it exposed (" << std::setprecision(0)
-        << 100.0 * (run_net.busy_ms > 0 ? run_net.hidden_ms() / run_net.busy_ms : 1.0)
-        << "% hidden behind backward and SGD)\n";
+        << 100.0 * hidden_share(run_net.hidden_ms(), run_net.busy_ms)
+        << "% hidden: the first device computed meanwhile)\n";
   if (tracer) {
     tracer->write(c.trace_path);
     out << "wrote the trace of " << state.step << " steps to " << c.trace_path << "\n";

@@ -117,7 +117,13 @@ Flags train_flags(const std::string& command) {
         "(default: the first)");
   f.add("trace", "", "write a Chrome trace (Perfetto, chrome://tracing) of the steps here");
   f.add_bool("check-replicas", "ddp: verify after each step that all replicas are identical");
-  f.add("log-every", "20", "print a progress line every N steps");
+  f.add("log-every", "20",
+        "print a progress line every N steps: loss, accuracy, ms/step, samples/s, and comm: the "
+        "wall time per step in which some movement between devices (a copy, an add of the "
+        "reduction, a transfer between processes) runs on a stream of the first device while "
+        "none of its compute does (the exposed communication), beside `moved`, all of that "
+        "movement time, and the share of it hidden behind compute; under mpirun `net` is the "
+        "same for the transfers between processes alone");
   f.add("log", "", "append one JSON line per progress line and per epoch to this file");
   f.add("save", "",
         "write the final checkpoint here (safetensors, PyTorch's state_dict names) and the "

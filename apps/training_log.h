@@ -2,9 +2,11 @@
 //
 //   {"event":"start", "model":..., "data":..., "batch":..., "steps":..., ...}
 //   {"event":"step", "step":20, "epoch":1, "lr":..., "loss":..., "accuracy":..., "ms_per_step":...,
-//    "samples_per_s":..., "comm_ms_per_step":...}          one per progress line;
-//    under mpirun also "net_ms_per_step", "net_exposed_ms_per_step" (model/trainer.h's
-//    NetTime of rank 0)
+//    "samples_per_s":..., "comm_ms_per_step":..., "moved_ms_per_step":...,
+//    "comm_hidden":...}                                     one per progress line: the
+//    first device's exposed and total movement time and the hidden share (0..1; 1 when
+//    nothing moved), model/trainer.h's CommTime; under mpirun also "net_ms_per_step",
+//    "net_exposed_ms_per_step" (its NetTime, the same definition)
 //   {"event":"epoch", "step":..., "epoch":1, "test_loss":..., "test_accuracy":...,
 //    "complete":true, "epoch_s":..., "eval_s":...}          one per epoch, and one at
 //                                                           the end of a run that stops mid-epoch

@@ -34,10 +34,20 @@ struct EvalStats {
   double accuracy() const { return samples ? static_cast<double>(correct) / samples : 0.0; }
 };
 
+// One step's communication on the first device (parallel/comm_clock.h):
+// moved, the wall time in which some movement between devices ran on one of
+// its streams; exposed, the part of it in which none of its compute ran (the
+// step line's `comm`). The rest (hidden) ran beside its compute. Zero alone,
+// but for the batch's copy from the host.
+struct CommTime {
+  double moved_ms = 0, exposed_ms = 0;
+  double hidden_ms() const { return moved_ms > exposed_ms ? moved_ms - exposed_ms : 0; }
+};
+
 // Across processes (mpirun), one step's transfers between processes and the
-// adds between them: busy, their wall time on this process's net stream;
-// exposed, how long this process's first device waited for them. The rest
-// (hidden) ran while backward and SGD did. Zero in one process.
+// adds between them, by the same definition: busy, the wall time of the
+// collectives on this process's net stream; exposed, the part of it in which
+// no compute of this process's first device ran. Zero in one process.
 struct NetTime {
   double busy_ms = 0, exposed_ms = 0;
   double hidden_ms() const { return busy_ms > exposed_ms ? busy_ms - exposed_ms : 0; }
@@ -52,8 +62,8 @@ class Trainer {
   virtual Sgd& optimizer() = 0;
   virtual void restored(int64_t steps) = 0;
   virtual void set_lr(float lr) = 0;
-  // Milliseconds the last step's first device waited on communication (0 alone).
-  virtual double last_communication_ms() const { return 0; }
+  // The last step's communication on the first device.
+  virtual CommTime last_comm_time() const { return {}; }
   virtual NetTime last_net_time() const { return {}; }
 };
 

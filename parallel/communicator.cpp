@@ -20,13 +20,6 @@
 
 namespace cudp {
 
-double CommClock::take_ms() {
-  double total = 0;
-  for (const auto& [begin, end] : spans_) total += elapsed_ms(begin, end);
-  spans_.clear();
-  return total;
-}
-
 Communicator::Communicator(DeviceGroup& group, const BucketPlan& plan, Tracer* tracer,
                            CommClock* clock)
     : group_(group),
@@ -93,7 +86,7 @@ void Communicator::copy_and_add(const Edge& e, const Bucket& bucket, float* sum,
     float* const staged = scratch.slots[slot].data();
     to.copy.wait(scratch.freed[static_cast<std::size_t>(slot)]);
     const int64_t at = bucket.offset + offset;
-    traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+    traced(tracer_, clock_, to.copy, e.to, Lane::Copy, "copy",
            slice_args(bucket.id, at, len, e.from, e.to, phase), [&] {
       copy_async(to.copy, staged, to.device, part + offset, from_device,
                  static_cast<std::size_t>(len) * 4);
@@ -101,7 +94,7 @@ void Communicator::copy_and_add(const Edge& e, const Bucket& bucket, float* sum,
     adder.wait_for(to.copy);
     float* const y = sum + offset;
     const TraceArgs add_args = slice_args(bucket.id, at, len, e.from, e.to, phase, false);
-    traced(tracer_, adder, e.to, add_lane, "add", add_args,
+    traced(tracer_, clock_, adder, e.to, add_lane, "add", add_args,
            [&] { adder.enqueue([ctx, len, staged, y] { axpy(ctx, len, 1.0f, staged, y); }); });
     adder.record(scratch.freed[static_cast<std::size_t>(slot)]);
   }
@@ -129,7 +122,7 @@ void Communicator::edge(const Edge& e, const Bucket& bucket, float* sum, const f
   last_writer[static_cast<std::size_t>(e.to)] = runs_on;
   if (!in_place) return copy_and_add(e, bucket, sum, part, s, phase);  // the receiver's copy stream
   const Context ctx = s.context();
-  traced(tracer_, s, runs_on, Lane::Copy, "peer_add",
+  traced(tracer_, clock_, s, runs_on, Lane::Copy, "peer_add",
          slice_args(bucket.id, bucket.offset, n, e.from, e.to, phase),
          [&] { s.enqueue([ctx, n, part, sum] { axpy(ctx, n, 1.0f, part, sum); }); });
 }
@@ -187,7 +180,7 @@ void Communicator::reduce_whole(const Bucket& bucket, const std::vector<float*>&
       LogicalDevice& to = group_[e.to];
       to.copy.wait_for(group_[e.from].copy);                 // the sender holds the final sum
       to.copy.wait(*ready[static_cast<std::size_t>(e.to)]);  // its own backward wrote it
-      traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+      traced(tracer_, clock_, to.copy, e.to, Lane::Copy, "copy",
              slice_args(bucket.id, bucket.offset, n, e.from, e.to, phase), [&] {
                copy_async(to.copy, at(e.to), to.device, at(e.from), group_[e.from].device, bytes);
              });
@@ -227,7 +220,7 @@ void Communicator::broadcast(const Bucket& bucket, const std::vector<float*>& bu
       LogicalDevice& from = group_[e.from];
       to.copy.wait_for(e.from == 0 ? from.compute : from.copy);  // the sender's data is final
       to.copy.wait_for(to.compute);  // nothing on the receiver still reads its old values
-      traced(tracer_, to.copy, e.to, Lane::Copy, "copy",
+      traced(tracer_, clock_, to.copy, e.to, Lane::Copy, "copy",
              slice_args(bucket.id, bucket.offset, bucket.count, e.from, e.to, "broadcast"), [&] {
                copy_async(to.copy, buffers[static_cast<std::size_t>(e.to)] + bucket.offset,
                           to.device, buffers[static_cast<std::size_t>(e.from)] + bucket.offset,
@@ -318,7 +311,7 @@ std::vector<Event*> Communicator::ready_now(int ranks) {
 void Communicator::join(int ranks) {
   if (ranks < 2 && !net_) return;
   TimeMark begin;
-  if (tracer_ || clock_) begin = group_[0].compute.mark();
+  if (tracer_) begin = group_[0].compute.mark();
   for (int r = 0; r < ranks; ++r) {
     // The net first, so that the wait for it is timed as exposed, not hidden
     // in the copy stream's SGD, which waits for it too.
@@ -326,9 +319,7 @@ void Communicator::join(int ranks) {
     group_[r].compute.wait_for(group_[r].copy);
   }
   if (!begin.valid()) return;
-  TimeMark end = group_[0].compute.mark();
-  if (clock_) clock_->add(begin, end);
-  if (tracer_) tracer_->span(0, Lane::Compute, "join", begin, end);
+  tracer_->span(0, Lane::Compute, "join", begin, group_[0].compute.mark());
 }
 
 }  // namespace cudp

@@ -18,7 +18,8 @@
 //   finish(b, ranks)               compute streams 0..ranks-1 wait for all of it,
 //                                  on every stream that took part
 //   join(ranks)                    every compute stream waits for its copy stream
-// The time rank 0's compute stream spends in communication goes to the clock.
+// Every copy and add on rank 0's streams, and the net stream's collectives, go
+// to the clock (comm_clock.h), traced or not.
 // Over several processes (the plan's Net route) the same calls reduce over the
 // global devices of every process; buffers are then this process's ranks, all of them.
 // The decision a reader would get wrong: a wait is asked for, never assumed, so
@@ -32,6 +33,7 @@
 
 #include "model/trainer.h"
 #include "parallel/bucket_plan.h"
+#include "parallel/comm_clock.h"
 #include "parallel/device_group.h"
 #include "parallel/trace.h"
 #include "runtime/memory.h"
@@ -39,34 +41,6 @@
 namespace cudp {
 
 struct NetSpans;  // net_spans.h
-
-// Time a root's compute stream spent communicating; read after synchronizing.
-class CommClock {
- public:
-  void add(TimeMark begin, TimeMark end) { spans_.emplace_back(std::move(begin), std::move(end)); }
-  double take_ms();
-  void discard() { spans_.clear(); }
-
- private:
-  std::vector<std::pair<TimeMark, TimeMark>> spans_;
-};
-
-// One step's NetTime (model/trainer.h) of the Net route: busy, the wall time of
-// the net stream's closures; exposed, the waits of the first compute stream on
-// them. The net worker adds busy time while the host queues waits, so it is
-// kept under a lock; read after synchronizing.
-class NetClock {
- public:
-  void add_busy(double us);
-  void add_wait(TimeMark begin, TimeMark end);
-  NetTime take();
-  void discard() { take(); }
-
- private:
-  std::mutex mutex_;
-  double busy_us_ = 0;
-  std::vector<std::pair<TimeMark, TimeMark>> waits_;
-};
 
 class Communicator {
  public:
@@ -90,9 +64,6 @@ class Communicator {
 
   const BucketPlan& plan() const { return plan_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
-  // The last step's time across processes (zero in one process); resets it.
-  NetTime take_net_time() { return net_clock_.take(); }
-  void discard_net_time() { net_clock_.discard(); }
   // The host waits for the net stream (Net route); rethrows its error.
   void synchronize();
   void drain() noexcept;
@@ -148,8 +119,8 @@ class Communicator {
                 NetSpans& spans);
   void net_local_then_mpi(const std::vector<float*>& at, int64_t n, NetSpans& spans);
   float* staging(std::size_t slot, int64_t n);
-  // s waits for `done` (a net event) or for the whole net stream; timed as
-  // exposed when s is the first device's compute stream.
+  // s waits for `done` (a net event) or for the whole net stream; traced as
+  // net_wait when s is the first device's compute stream.
   void wait_net(Stream& s, Event* done);
   template <class Enqueue>
   void on_compute(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue);
@@ -164,7 +135,6 @@ class Communicator {
   std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
   std::vector<Event> now_;                         // ready_now's, per rank
   std::unique_ptr<Stream> net_;                    // Net route: made on first use
-  NetClock net_clock_;
   std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
 };
 

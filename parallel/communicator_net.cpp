@@ -21,9 +21,12 @@
 // `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
 // --inter allreduce instead reduces inside the process, lets MPI sum across
 // processes in its own order, and broadcasts inside: not bitwise one process's.
-// Time: each closure adds its wall time to the NetClock (busy), and the first
-// compute stream's waits on the net are marked (exposed); with a tracer each
-// closure is a span on the net lane with its exchanges and adds inside it.
+// Time: each closure gives its wall time to the CommClock (comm_clock.h), as
+// movement of the first device; the clock leaves out the part in which that
+// device computes (exposed). With a tracer each closure is a span on the net
+// lane with its exchanges and adds inside it, each with the CPU time it got
+// (the net stream's thread: one thread, no pool), and the first compute
+// stream's waits on the net are spans (net_wait).
 #include <cstring>
 
 #include "kernels/axpy.h"
@@ -35,28 +38,9 @@
 
 namespace cudp {
 
-void NetClock::add_busy(double us) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  busy_us_ += us;
-}
-
-void NetClock::add_wait(TimeMark begin, TimeMark end) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  waits_.emplace_back(std::move(begin), std::move(end));
-}
-
-NetTime NetClock::take() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  NetTime t;
-  t.busy_ms = busy_us_ / 1000;
-  for (const auto& [begin, end] : waits_) t.exposed_ms += elapsed_ms(begin, end);
-  busy_us_ = 0;
-  waits_.clear();
-  return t;
-}
 
 void Communicator::wait_net(Stream& s, Event* done) {
-  const bool timed = &s == &group_[0].compute;
+  const bool timed = tracer_ && &s == &group_[0].compute;
   TimeMark begin;
   if (timed) begin = s.mark();
   if (done)
@@ -64,9 +48,7 @@ void Communicator::wait_net(Stream& s, Event* done) {
   else
     s.wait_for(*net_);
   if (!timed) return;
-  TimeMark end = s.mark();
-  if (tracer_) tracer_->span(0, Lane::Compute, "net_wait", begin, end);
-  net_clock_.add_wait(std::move(begin), std::move(end));
+  tracer_->span(0, Lane::Compute, "net_wait", std::move(begin), s.mark());
 }
 
 Stream& Communicator::net_stream() {
@@ -98,8 +80,11 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
   const int id = bucket.id;
   const Bucket piece = bucket;
   Stream& net = net_stream();
-  net.enqueue([this, at, n, tag, piece, reduce, broadcast, mpi_sum, parts, name, tracer, id] {
+  CommClock* clock = clock_;
+  net.enqueue([this, at, n, tag, piece, reduce, broadcast, mpi_sum, parts, name, tracer, clock,
+               id] {
     const double begin = host_microseconds();
+    const int64_t cpu = tracer ? thread_cpu_ns() : 0;
     NetSpans spans{tracer};
     if (mpi_sum)
       net_local_then_mpi(at, n, spans);
@@ -110,12 +95,12 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
     else
       net_tree(at, n, tag, reduce, broadcast, spans);
     const double end = host_microseconds();
-    net_clock_.add_busy(end - begin);
+    if (clock) clock->add_net(begin, end);
     if (!tracer) return;
     TraceArgs args;
     args.bytes = n * 4;
     args.bucket = id;
-    tracer->host_span(0, Lane::Net, name, begin, end, args);
+    tracer->host_span(0, Lane::Net, name, begin, end, args, NetSpans::since(cpu));
   });
   net.record(done);
 }

@@ -16,14 +16,10 @@
 namespace cudp {
 
 // Queues `enqueue()` on rank q's compute stream as a traced span, counted as
-// communication when rank 0's compute stream runs it.
+// movement when rank 0's compute stream runs it.
 template <class Enqueue>
 void Communicator::on_compute(int q, const char* name, const TraceArgs& args, Enqueue&& enqueue) {
-  Stream& s = group_[q].compute;
-  TimeMark begin;
-  if (clock_ && q == 0) begin = s.mark();
-  traced(tracer_, s, q, Lane::Compute, name, args, enqueue);
-  if (begin.valid()) clock_->add(begin, s.mark());
+  traced(tracer_, clock_, group_[q].compute, q, Lane::Compute, name, args, enqueue);
 }
 
 void Communicator::reduce_parts(const Bucket& bucket, const std::vector<float*>& buffers,

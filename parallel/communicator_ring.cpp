@@ -77,7 +77,7 @@ void Communicator::reduce_ring(const Bucket& bucket, const std::vector<float*>& 
     if (!plan_.direct(h.to, h.from))
       return copy_and_add(Edge{h.to, h.from}, piece, sum, part, runs, phase);
     const Context ctx = runs.context();
-    traced(tracer_, runs, h.to, Lane::Copy, "peer_add",
+    traced(tracer_, clock_, runs, h.to, Lane::Copy, "peer_add",
            slice_args(bucket.id, piece.offset, len, h.from, h.to, phase),
            [&] { runs.enqueue([ctx, len, part, sum] { axpy(ctx, len, 1.0f, part, sum); }); });
   });
@@ -87,7 +87,7 @@ void Communicator::reduce_ring(const Bucket& bucket, const std::vector<float*>& 
   run_steps(all_reduce ? RingPhase::AllGather : RingPhase::Gather,
             [&](const SliceEdge& h, const Range& s, int64_t len, const char* phase) {
               LogicalDevice& to = group_[h.to];
-              traced(tracer_, to.copy, h.to, Lane::Copy, "copy",
+              traced(tracer_, clock_, to.copy, h.to, Lane::Copy, "copy",
                      slice_args(bucket.id, bucket.offset + s.begin, len, h.from, h.to, phase), [&] {
                        copy_async(to.copy, at(h.to, s), to.device, at(h.from, s),
                                   group_[h.from].device, static_cast<std::size_t>(len) * 4);

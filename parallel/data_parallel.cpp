@@ -83,7 +83,9 @@ void DataParallelTrainer::scatter(const std::vector<Shard>& shards, const float*
   }
   Tracer* tracer = replicas_.tracer();
   out.copy.wait_for(out.compute);
-  traced(tracer, out.copy, out_rank_, Lane::Copy, "copy", {B * 4, -1, out_rank_, "scatter"}, [&] {
+  CommClock* clock = &replicas_.clock();
+  traced(tracer, clock, out.copy, out_rank_, Lane::Copy, "copy", {B * 4, -1, out_rank_, "scatter"},
+         [&] {
     copy_async(out.copy, labels_.data(), out.device, host_y, cpu_device(),
                static_cast<std::size_t>(B) * 4);
   });
@@ -115,20 +117,19 @@ void DataParallelTrainer::parallel_apply(const std::vector<Shard>& shards) {
 void DataParallelTrainer::gather(const std::vector<Shard>& shards) {
   LogicalDevice& out = group_[out_rank_];
   const int64_t classes = replicas_.classes();
-  TimeMark begin = out.compute.mark();
+  Tracer* tracer = replicas_.tracer();
+  TimeMark begin;
+  if (tracer) begin = out.compute.mark();
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     const int64_t bytes = shards[r].size * classes * 4;
     if (r != out_rank_) out.compute.wait_for(group_[r].compute);
-    traced(replicas_.tracer(), out.compute, out_rank_, Lane::Compute, "copy",
+    traced(tracer, &replicas_.clock(), out.compute, out_rank_, Lane::Compute, "copy",
            {bytes, r, out_rank_, "gather"}, [&] {
              copy_async(out.compute, logits_.data() + shards[r].offset * classes, out.device,
                         replicas_.logits(r), group_[r].device, static_cast<std::size_t>(bytes));
            });
   }
-  TimeMark end = out.compute.mark();
-  if (Tracer* tracer = replicas_.tracer())
-    tracer->span(out_rank_, Lane::Compute, "gather", begin, end);
-  replicas_.clock().add(begin, end);
+  if (tracer) tracer->span(out_rank_, Lane::Compute, "gather", begin, out.compute.mark());
 }
 
 // The mean over the whole batch, fused with dL/dlogits.
@@ -136,7 +137,8 @@ void DataParallelTrainer::loss(int64_t B) {
   LogicalDevice& out = group_[out_rank_];
   const Context ctx = out.context();
   const int64_t classes = replicas_.classes();
-  traced(replicas_.tracer(), out.compute, out_rank_, Lane::Compute, "loss", {}, [&] {
+  traced(replicas_.tracer(), &replicas_.clock(), out.compute, out_rank_, Lane::Compute, "loss", {},
+         [&] {
     CrossEntropyLoss* loss = &loss_;
     const float* logits = logits_.data();
     const int32_t* labels = labels_.data();
@@ -154,17 +156,16 @@ void DataParallelTrainer::scatter_grad(const std::vector<Shard>& shards) {
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
     LogicalDevice& d = group_[r];
     const int64_t bytes = shards[r].size * classes * 4;
-    TimeMark begin = d.compute.mark();
+    TimeMark begin;
+    if (tracer) begin = d.compute.mark();
     if (r != out_rank_) d.compute.wait(loss_ready_);
-    traced(tracer, d.compute, r, Lane::Compute, "copy", {bytes, out_rank_, r, "scatter_grad"},
-           [&] {
+    traced(tracer, &replicas_.clock(), d.compute, r, Lane::Compute, "copy",
+           {bytes, out_rank_, r, "scatter_grad"}, [&] {
       copy_async(d.compute, replicas_.dlogits(r), d.device,
                  dlogits_.data() + shards[r].offset * classes, out.device,
                  static_cast<std::size_t>(bytes));
     });
-    TimeMark end = d.compute.mark();
-    if (tracer) tracer->span(r, Lane::Compute, "scatter_grad", begin, end);
-    if (r == 0) replicas_.clock().add(begin, end);
+    if (tracer) tracer->span(r, Lane::Compute, "scatter_grad", begin, d.compute.mark());
   }
 }
 

@@ -37,7 +37,7 @@ class DataParallelTrainer final : public ParallelTrainer {
   Sgd& optimizer() override { return sgd_; }
   void restored(int64_t steps) override { replicas_.set_steps(steps); }
   void set_lr(float lr) override { sgd_.set_lr(lr); }
-  double last_communication_ms() const override { return replicas_.last_communication_ms(); }
+  CommTime last_comm_time() const override { return replicas_.last_comm_time(); }
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
   DeviceGroup& group() override { return replicas_.group(); }

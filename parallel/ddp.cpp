@@ -91,17 +91,14 @@ void DistributedTrainer::broadcast() {
   const int ranks = group_.size();
   Tracer* tracer = replicas_.tracer();
   std::vector<TimeMark> begin(static_cast<std::size_t>(ranks));
-  for (int r = 0; r < ranks; ++r)
-    if (tracer || r == 0) begin[r] = group_[r].compute.mark();
+  if (tracer)
+    for (int r = 0; r < ranks; ++r) begin[r] = group_[r].compute.mark();
   const Bucket& whole = replicas_.plan().whole();
   replicas_.comm().broadcast(whole, replicas_.params(ranks));
   replicas_.comm().finish(whole, ranks);
-  for (int r = 0; r < ranks; ++r) {
-    if (!begin[r].valid()) continue;
-    TimeMark end = group_[r].compute.mark();
-    if (r == 0) replicas_.clock().add(begin[r], end);
-    if (tracer) tracer->span(r, Lane::Compute, "broadcast", begin[r], end);
-  }
+  if (tracer)
+    for (int r = 0; r < ranks; ++r)
+      tracer->span(r, Lane::Compute, "broadcast", begin[r], group_[r].compute.mark());
   broadcast_done_ = true;
 }
 
@@ -110,7 +107,7 @@ void DistributedTrainer::forward_and_loss(int r, int64_t n, float weight) {
   const Context ctx = d.context();
   const int64_t classes = replicas_.classes();
   replicas_.forward(r, n);
-  traced(replicas_.tracer(), d.compute, r, Lane::Compute, "loss", {}, [&] {
+  traced(replicas_.tracer(), &replicas_.clock(), d.compute, r, Lane::Compute, "loss", {}, [&] {
     CrossEntropyLoss* loss = losses_[r].get();
     const float* logits = replicas_.logits(r);
     const int32_t* labels = replicas_.y(r);

@@ -40,7 +40,7 @@ class DistributedTrainer final : public ParallelTrainer {
   void set_lr(float lr) override {
     for (auto& sgd : sgds_) sgd->set_lr(lr);
   }
-  double last_communication_ms() const override { return replicas_.last_communication_ms(); }
+  CommTime last_comm_time() const override { return replicas_.last_comm_time(); }
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
   DeviceGroup& group() override { return replicas_.group(); }

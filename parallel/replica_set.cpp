@@ -50,8 +50,7 @@ class ReplicaSet::Runner final : public LayerRunner {
   const std::string& name(std::size_t layer) { return set_.net(rank_).layers()[layer]->name(); }
   void queue(const std::string& span, std::function<void()> work) {
     Stream& s = stream();
-    if (!set_.tracer_) return s.enqueue(std::move(work));
-    traced(set_.tracer_, s, rank_, Lane::Compute, span.c_str(), {},
+    traced(set_.tracer_, &set_.clock_, s, rank_, Lane::Compute, span.c_str(), {},
            [&] { s.enqueue(std::move(work)); });
   }
   ReplicaSet& set_;
@@ -164,12 +163,12 @@ void ReplicaSet::scatter(const std::vector<Shard>& shards, const float* host_x,
     const Shard s = shards[i];
     d.copy.wait_for(d.compute);  // x and y are not in use any more
     const int64_t x_bytes = s.size * sample_numel_ * 4;
-    traced(tracer_, d.copy, r, Lane::Copy, "copy", {x_bytes, -1, r, "scatter"}, [&] {
+    traced(tracer_, &clock_, d.copy, r, Lane::Copy, "copy", {x_bytes, -1, r, "scatter"}, [&] {
       copy_async(d.copy, x(r), d.device, host_x + s.offset * sample_numel_, cpu_device(),
                  static_cast<std::size_t>(x_bytes));
     });
     if (host_y) {
-      traced(tracer_, d.copy, r, Lane::Copy, "copy", {s.size * 4, -1, r, "scatter"}, [&] {
+      traced(tracer_, &clock_, d.copy, r, Lane::Copy, "copy", {s.size * 4, -1, r, "scatter"}, [&] {
         copy_async(d.copy, y(r), d.device, host_y + s.offset, cpu_device(),
                    static_cast<std::size_t>(s.size) * 4);
       });
@@ -188,8 +187,9 @@ void ReplicaSet::finish_step() {
   comm_.synchronize();
   host_span("sync");
   if (tracer_) tracer_->flush();
-  communication_ms_ = clock_.take_ms();
-  net_time_ = comm_.take_net_time();
+  const CommClock::Step step = clock_.take();
+  comm_time_ = step.comm;
+  net_time_ = step.net;
   if (tracer_ && group_.spans_processes()) tracer_->add_net_time(net_time_.busy_ms, net_time_.exposed_ms);
 }
 
@@ -263,7 +263,7 @@ void ReplicaSet::sgd_piece(int owner, Sgd& sgd, const SgdPiece& piece) {
   args.owner = owner;
   args.offset = piece.offset;
   args.length = piece.count;
-  traced(tracer_, on, piece.runner, piece.lane, "sgd", args, [&] {
+  traced(tracer_, &clock_, on, piece.runner, piece.lane, "sgd", args, [&] {
     const Context ctx = on.context();
     const SgdOptions options = sgd.options();
     const bool first = sgd.steps_taken() == 0;
@@ -292,11 +292,12 @@ EvalStats ReplicaSet::evaluate(const Dataset& data, int64_t batch,
       self->tracer_ = tracer;
       self->comm_.set_tracer(tracer);
       self->clock_.discard();
-      self->comm_.discard_net_time();
+      self->clock_.set_paused(false);
     }
   } untraced{this, tracer_};
   tracer_ = nullptr;
   comm_.set_tracer(nullptr);
+  clock_.set_paused(true);
   guarded([&] {
     replicate();
     for (int64_t first = 0; first < data.size(); first += batch) {

@@ -15,6 +15,8 @@
 //   update        per bucket in the order backward produces them: reduce (dp)
 //                 or all-reduce (ddp), then the SGD pieces the plan places
 //   evaluate      forward only over a data set, sharded like a step
+//   clock         the first device's movement and compute spans, every step
+//                 (comm_clock.h): last_comm_time(), last_net_time()
 // The decision a reader would get wrong: reserve() (begin_step) reallocates,
 // so it runs on the host only while the group is idle: every step and every
 // evaluation ends synchronized.
@@ -30,6 +32,7 @@
 #include "model/sgd.h"
 #include "model/trainer.h"
 #include "parallel/bucket_plan.h"
+#include "parallel/comm_clock.h"
 #include "parallel/communicator.h"
 #include "parallel/device_group.h"
 #include "parallel/trace.h"
@@ -94,7 +97,7 @@ class ReplicaSet {
   // The host lane: a span `name` from the host's last mark (begin_step, or the
   // span before) to now, on this process's first device (trace only).
   void host_span(const char* name);
-  double last_communication_ms() const { return communication_ms_; }
+  CommTime last_comm_time() const { return comm_time_; }
   NetTime last_net_time() const { return net_time_; }
 
   // Queued on rank r's compute stream. before_layer(i), when given, runs on the
@@ -143,7 +146,7 @@ class ReplicaSet {
   std::vector<TimeMark> step_begin_;
   double host_mark_us_ = 0;
   int64_t steps_ = 0;
-  double communication_ms_ = 0;
+  CommTime comm_time_;
   NetTime net_time_;
 };
 

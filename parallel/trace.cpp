@@ -60,7 +60,7 @@ void Tracer::span(int rank, Lane lane, std::string name, TimeMark begin, TimeMar
 }
 
 void Tracer::host_span(int rank, Lane lane, std::string name, double begin_us, double end_us,
-                       TraceArgs args) {
+                       TraceArgs args, SpanCpu cpu) {
   TraceRecord r;
   r.rank = rank;
   r.lane = lane;
@@ -68,6 +68,7 @@ void Tracer::host_span(int rank, Lane lane, std::string name, double begin_us, d
   r.begin_us = begin_us;
   r.end_us = std::max(begin_us, end_us);
   r.args = args;
+  r.cpu = cpu;
   std::lock_guard<std::mutex> lock(mutex_);
   done_.push_back(std::move(r));
 }
@@ -88,6 +89,9 @@ void Tracer::flush() {
     r.begin_us = p.begin.microseconds();
     r.end_us = std::max(r.begin_us, p.end.microseconds());
     r.args = p.args;
+    const CpuUsage* begin = p.begin.cpu_usage();
+    const CpuUsage* end = p.end.cpu_usage();
+    if (begin && end) r.cpu = span_cpu(*begin, *end);
     done_.push_back(std::move(r));
   }
   pending_.clear();
@@ -163,6 +167,12 @@ void Tracer::write_event(std::ostream& out, const TraceRecord& r) const {
   if (a.length >= 0) field("length") << a.length;
   if (a.owner != TraceArgs::kNone) field("owner") << global(a.owner);
   if (a.phase) field("phase") << json::quote(a.phase);
+  if (r.cpu.work) {
+    std::snprintf(number, sizeof number, "%.3f", std::max(0.0, r.cpu.cpu_us));
+    field("cpu_us") << number;
+    field("thread") << r.cpu.thread;
+    if (!r.cpu.one_thread) field("several_threads") << "true";
+  }
   out << (*comma ? "}}" : "}");
 }
 

@@ -30,8 +30,8 @@
 // the event moves (4 x length); offset and length are floats of the flat
 // parameter or gradient buffer; bucket is the plan's id (whole() is the last).
 //   net_wait                                            (compute lane of this
-//             process's first device: its compute waiting for the transfers
-//             between processes, the exposed part of them; several processes)
+//             process's first device: its compute stream waiting for the
+//             transfers between processes; several processes)
 //   all_reduce, reduce, broadcast, allreduce  with args {bytes, bucket}
 //             (net lane: one collective over the processes, the closure of the
 //             communicator's net stream; allreduce is MPI's own, --inter allreduce)
@@ -47,6 +47,18 @@
 // src and dst are devices; -1 is the host (the batch comes from host memory).
 // kSpanNames below is this list as data (a test checks both against the
 // names a run emits).
+// CPU time: on CPU devices every event whose marks enclose work (closures
+// queued with enqueue: a layer, the loss, a copy, an add, an sgd; and the
+// spans around them: step, gather, scatter_grad, broadcast on the Parts route)
+// also carries {cpu_us, thread}: the CPU time that work got, pool threads
+// summed in, and the Linux thread id (gettid) that ran it, with
+// several_threads: true when more than one thread ran it (a waiter runs a copy
+// stream's tasks, runtime/cpu_worker.h) and thread is the last one's;
+// runtime/cpu_time.h says how it is counted. The net lane's events carry them
+// too, read on the net stream's thread. Wait spans (join, net_wait, the
+// compute lane's scatter, ddp's broadcast on the copy streams), the host lane
+// and every event of a GPU carry none. Wall time well above cpu_us on one
+// thread is time the work spent waiting for a core.
 //
 // One process of several (the TraceProcess constructor) writes a file that
 // `cudp trace merge` can join to the others (parallel/trace_merge.h): pids
@@ -73,6 +85,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/cpu_time.h"
 #include "runtime/stream.h"
 
 namespace cudp {
@@ -117,6 +130,7 @@ struct TraceRecord {
   std::string name;
   double begin_us = 0, end_us = 0;  // relative to the origin
   TraceArgs args;
+  SpanCpu cpu;  // cpu.work false: no CPU time to write (trace.h's comment says which)
 };
 
 class Tracer {
@@ -128,12 +142,13 @@ class Tracer {
   // the first event: every process takes it right after one barrier.
   void set_origin(double host_us);
 
+  // begin and end: marks on one stream.
   void span(int rank, Lane lane, std::string name, TimeMark begin, TimeMark end,
             TraceArgs args = {});
   // A span timed on the host (host_microseconds()), by work that runs on a
   // host thread of its own, like the net stream's closures; any thread.
   void host_span(int rank, Lane lane, std::string name, double begin_us, double end_us,
-                 TraceArgs args = {});
+                 TraceArgs args = {}, SpanCpu cpu = {});
   // The run's totals across processes, written in the "cudp" object.
   void add_net_time(double busy_ms, double exposed_ms);
   // Turns pending marks into times; every stream they were recorded on must be
@@ -155,6 +170,7 @@ class Tracer {
   void write_event(std::ostream& out, const TraceRecord& r) const;
   int global(int device) const { return process_.first_device + device; }
 
+  CpuAccounting accounting_;  // CPU marks read CPU time while a tracer exists
   std::vector<std::string> device_names_;
   TraceProcess process_;
   bool several_ = false;

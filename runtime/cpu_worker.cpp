@@ -171,6 +171,7 @@ void CpuWorker::run_front(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   std::exception_ptr thrown;
   if (!skip && task.fn) {
+    ChargeTask charge(task.control ? nullptr : &account);
     try {
       task.fn();
     } catch (...) {

@@ -17,6 +17,8 @@
 // follows the worker's own pending wait to the worker that holds it up. The
 // tasks still run one at a time and in FIFO order; only the thread differs.
 // As with CUDA streams, one host thread at a time queues work and records.
+// `account` is charged with the CPU time of each work task, on whichever
+// thread it runs, while accounting is on (runtime/cpu_time.h).
 #pragma once
 
 #include <condition_variable>
@@ -27,6 +29,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include "runtime/cpu_time.h"
 
 namespace cudp::detail {
 
@@ -82,6 +86,7 @@ struct CpuWorker {
   Help help(int depth);
 
   const bool background;
+  CpuAccount account;  // a time mark reads it (stream.cpp)
 
  private:
   void run();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <utility>
 
+#include "runtime/cpu_time.h"
 #include "runtime/cpu_worker.h"
 #include "runtime/cuda_info.h"
 #include "runtime/error.h"
@@ -22,6 +23,8 @@ namespace detail {
 struct MarkState {
   Device device;
   double cpu_us = 0;
+  bool has_usage = false;  // a CPU mark read while accounting is on
+  CpuUsage usage;
   void* cuda_event = nullptr;
   ~MarkState() {
 #if CUDP_HAVE_CUDA
@@ -103,6 +106,10 @@ double TimeMark::microseconds() const {
     return cuda_shim::event_microseconds(state_->cuda_event, state_->device.index);
 #endif
   return state_->cpu_us;
+}
+
+const CpuUsage* TimeMark::cpu_usage() const {
+  return state_ && state_->has_usage ? &state_->usage : nullptr;
 }
 
 double elapsed_ms(const TimeMark& begin, const TimeMark& end) {
@@ -219,7 +226,13 @@ TimeMark Stream::mark() {
   mark.state_->device = device_;
   if (cpu_) {
     std::shared_ptr<detail::MarkState> state = mark.state_;
-    enqueue_control([state] { state->cpu_us = host_microseconds(); });
+    const detail::CpuWorker* worker = cpu_.get();  // outlives its queued tasks
+    enqueue_control([state, worker] {
+      state->cpu_us = host_microseconds();
+      if (!cpu_accounting_on()) return;
+      state->usage = worker->account.read();
+      state->has_usage = true;
+    });
     return mark;
   }
 #if CUDP_HAVE_CUDA

@@ -26,6 +26,8 @@
 
 namespace cudp {
 
+struct CpuUsage;  // runtime/cpu_time.h
+
 namespace detail {
 struct CpuWorker;
 struct CpuEvent;
@@ -55,11 +57,14 @@ class Event {
 
 // A point in a stream, timed when the stream reaches it (steady clock on a CPU
 // device, a CUDA event on a GPU). Read it only after synchronizing the stream.
+// On a CPU device while CPU accounting is on it also reads the CPU time the
+// stream's work got so far (runtime/cpu_time.h); on a GPU, never.
 class TimeMark {
  public:
   TimeMark() = default;
   bool valid() const { return state_ != nullptr; }
   double microseconds() const;  // since the process's time origin
+  const CpuUsage* cpu_usage() const;  // null: a GPU mark, or accounting was off
 
  private:
   friend class Stream;

@@ -10,7 +10,8 @@
 // each body's writes happen-before the caller's return. A helper that has no
 // share in a smaller fork still acknowledges the generation, so a later fork
 // never sees a stale count. The pool grows (joining the old helpers) when a
-// fork asks for more threads than it has; it never shrinks.
+// fork asks for more threads than it has; it never shrinks. A helper charges
+// its share's CPU time to the forking thread's stream task (cpu_time.h).
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
@@ -20,6 +21,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "runtime/cpu_time.h"
 
 namespace cudp {
 namespace {
@@ -50,6 +53,7 @@ class HelperPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
+      account_ = detail::charged_account();  // null unless accounting is on
       threads_wanted_ = threads;
       pending_ = helpers();  // every helper acknowledges, busy or not
       std::fill(errors_.begin(), errors_.end(), nullptr);
@@ -83,9 +87,14 @@ class HelperPool {
       if (stop_) return;
       seen = generation_;
       const std::function<void(int)>* body = body_;
+      detail::CpuAccount* const account = account_;
       const bool mine = t < threads_wanted_;
       lock.unlock();
-      if (mine) run_one(*body, t);
+      if (mine) {
+        const int64_t start = account ? thread_cpu_ns() : 0;
+        run_one(*body, t);
+        if (account) detail::charge_helper(account, thread_cpu_ns() - start);
+      }
       lock.lock();
       if (--pending_ == 0) done_.notify_one();
     }
@@ -94,6 +103,7 @@ class HelperPool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* body_ = nullptr;
+  detail::CpuAccount* account_ = nullptr;  // the forking thread's stream task's
   int threads_wanted_ = 0;
   int pending_ = 0;
   uint64_t generation_ = 0;

@@ -106,6 +106,55 @@ TEST(CliParallel, DpAndDdpRunsPrintCommunicationAndWriteATrace) {
   std::remove(path.c_str());
 }
 
+// The step line's comm (parallel/comm_clock.h): exposed movement, never more
+// than all movement, beside it and in the log with the hidden share.
+TEST(CliParallel, CommIsExposedMovementBesideMovedAndTheHiddenShare) {
+  const std::string log = ::testing::TempDir() + "cudp_cli_comm.jsonl";
+  std::remove(log.c_str());
+  for (const char* mode : {"dp", "ddp"}) {
+    const CliRun r = cli(train({"--devices", "cpu:2", "--parallel", mode, "--steps", "3",
+                                "--log-every", "1", "--log", log}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    int lines = 0;
+    std::istringstream out(r.out);
+    for (std::string line; std::getline(out, line);) {
+      const std::size_t at = line.find("  comm ");
+      if (line.rfind("step ", 0) != 0 || at == std::string::npos) continue;
+      double comm = -1, moved = -1, hidden = -1;
+      ASSERT_EQ(std::sscanf(line.c_str() + at, "  comm %lf ms/step (moved %lf, %lf%% hidden)",
+                            &comm, &moved, &hidden),
+                3)
+          << line;
+      EXPECT_LE(comm, moved + 0.01) << line;  // two decimals: this small net moves in microseconds
+      EXPECT_GE(comm, 0) << line;
+      EXPECT_GE(hidden, 0) << line;
+      EXPECT_LE(hidden, 100) << line;
+      ++lines;
+    }
+    EXPECT_EQ(lines, 3) << r.out;
+  }
+  std::ifstream in(log);
+  int steps = 0;
+  for (std::string line; std::getline(in, line);) {
+    const json::Value entry = json::parse(line, log);
+    const auto field = [&](const char* key) {
+      for (const auto& [k, v] : entry.members)
+        if (k == key) return std::stod(v.text);
+      ADD_FAILURE() << key << " missing in " << line;
+      return -1.0;
+    };
+    if (line.find("\"event\":\"step\"") == std::string::npos) continue;
+    ++steps;
+    const double comm = field("comm_ms_per_step"), moved = field("moved_ms_per_step");
+    const double hidden = field("comm_hidden");
+    EXPECT_GT(moved, 0) << "the batch and the gradients move: " << line;
+    EXPECT_LE(comm, moved + 1e-9) << line;
+    EXPECT_NEAR(hidden, moved > 0 ? (moved - comm) / moved : 1.0, 1e-6) << line;
+  }
+  EXPECT_EQ(steps, 6);
+  std::remove(log.c_str());
+}
+
 TEST(CliParallel, DefaultDevicesAreAutoAndOneDeviceStillWorks) {
   const CliRun a = cli(train({"--steps", "2", "--log-every", "1"}));
   ASSERT_EQ(a.status, 0) << a.err;

@@ -432,3 +432,53 @@ TEST(Trace, AProcessOutsideItsRanksIsRefused) {
 
 }  // namespace
 }  // namespace cudp
+
+namespace cudp {
+namespace {
+
+// CPU time (trace.h): every event that encloses work on a CPU device carries
+// cpu_us and the thread that ran it; the waits and the host lane carry none;
+// with one thread per device the work's CPU time never exceeds its wall time.
+TEST(Trace, WorkCarriesItsCpuTimeAndThreadWaitsCarryNone) {
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    const json::Value root = json::parse(trace_of(test::mode(m), 2, 6, 2), "trace");
+    int with_cpu = 0;
+    std::map<uint64_t, std::set<uint64_t>> compute_threads;  // pid -> threads of its compute lane
+    for (const json::Value& e : member(root, "traceEvents")->items) {
+      if (member(e, "ph")->text != "X") continue;
+      const std::string name = member(e, "name")->text;
+      const json::Value* args = member(e, "args");
+      const json::Value* cpu = args ? member(*args, "cpu_us") : nullptr;
+      const bool wait = name == "join" || name == "net_wait" || name == "enqueue" ||
+                        name == "wait/loss" || name == "sync" ||
+                        (name == "scatter" && number(e, "tid") == 0);
+      const bool work = name == "copy" || name == "peer_add" || name == "add" || name == "sgd" ||
+                        name == "loss" || name == "step" || name.rfind("forward/", 0) == 0 ||
+                        name.rfind("backward/", 0) == 0;
+      if (wait) {
+        EXPECT_EQ(cpu, nullptr) << name << " is a wait: no CPU time";
+        EXPECT_TRUE(!args || !member(*args, "thread")) << name;
+      }
+      if (!work) continue;
+      ASSERT_NE(cpu, nullptr) << name << " encloses work";
+      ++with_cpu;
+      ASSERT_EQ(cpu->kind, json::Kind::Number) << name;
+      const double cpu_us = std::stod(cpu->text), dur = std::stod(member(e, "dur")->text);
+      EXPECT_GE(cpu_us, 0) << name;
+      EXPECT_LE(cpu_us, dur + 50) << name << ": one thread's work within its own marks";
+      const uint64_t thread = number(*args, "thread");
+      EXPECT_GT(thread, 0u) << name;
+      if (number(e, "tid") == 0 && !member(*args, "several_threads"))
+        compute_threads[number(e, "pid")].insert(thread);
+    }
+    EXPECT_GT(with_cpu, 40);
+    // A compute stream is one worker thread, a different one per device.
+    ASSERT_EQ(compute_threads.size(), 2u);
+    EXPECT_EQ(compute_threads[0].size(), 1u);
+    EXPECT_EQ(compute_threads[1].size(), 1u);
+    EXPECT_NE(*compute_threads[0].begin(), *compute_threads[1].begin());
+  }
+}
+
+}  // namespace
+}  // namespace cudp

@@ -277,3 +277,28 @@ TEST(CudaCollectives, DirectEdgesMatchTheCopyPathBitwise) {
 
 }  // namespace
 }  // namespace cudp
+
+namespace cudp {
+namespace {
+
+// On a GPU no event carries CPU time (a CUDA event reads no CPU account:
+// trace.h), and the comm clock still measures: moved > 0, exposed within it.
+TEST(CudaTrace, GpuEventsCarryNoCpuTimeAndCommIsMeasured) {
+  REQUIRE_GPUS(1);
+  const auto batches = test::make_batches(2, 9, 23);
+  DeviceGroup group(on_gpu0(2), 3);
+  Tracer tracer({"a", "b"});
+  ParallelOptions options = test::mode(ParallelMode::Distributed);
+  options.tracer = &tracer;
+  auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+  for (const auto& b : batches) trainer->step(b.x.data(), b.y.data(), b.size());
+  const std::vector<TraceRecord> records = tracer.records();
+  EXPECT_GT(records.size(), 20u);
+  for (const TraceRecord& r : records) EXPECT_FALSE(r.cpu.work) << r.name << " on a GPU";
+  const CommTime comm = trainer->last_comm_time();
+  EXPECT_GT(comm.moved_ms, 0);
+  EXPECT_LE(comm.exposed_ms, comm.moved_ms + 1e-9);
+}
+
+}  // namespace
+}  // namespace cudp
