@@ -78,13 +78,13 @@ TEST(CommClock, MovementBesideComputeIsHiddenAndAloneIsExposed) {
   copy.wait_for(compute);
   traced(nullptr, &clock, compute, 0, Lane::Compute, "forward/conv1", {},
          [&] { compute.enqueue([] { sleep_ms(60); }); });
-  traced(nullptr, &clock, copy, 0, Lane::Copy, "copy", {},
+  traced(nullptr, &clock, copy, 0, Lane::Copy, "copy", slice_args(0, 0, 8, 1, 0, "broadcast"),
          [&] { copy.enqueue([] { sleep_ms(20); }); });  // runs beside the forward
-  traced(nullptr, &clock, other, 1, Lane::Copy, "copy", {},
+  traced(nullptr, &clock, other, 1, Lane::Copy, "copy", slice_args(0, 0, 8, 1, 0, "broadcast"),
          [&] { other.enqueue([] { sleep_ms(30); }); });  // device 1's: not counted
   compute.wait_for(copy);
   traced(nullptr, &clock, compute, 0, Lane::Compute, "join", {}, [&] { compute.wait_for(other); });
-  traced(nullptr, &clock, compute, 0, Lane::Compute, "peer_add", {},
+  traced(nullptr, &clock, compute, 0, Lane::Compute, "peer_add", slice_args(0, 0, 8, 1, 0, "reduce"),
          [&] { compute.enqueue([] { sleep_ms(20); }); });  // after all compute: exposed
   compute.synchronize();
   copy.synchronize();
