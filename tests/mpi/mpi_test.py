@@ -225,6 +225,9 @@ def group_faults(args, tmp):
     p = run(mpirun(args, 2) + base + ["--parallel", "dp"], timeout=120)
     check(p.returncode != 0 and "dp is one process" in p.stderr and "use ddp" in p.stderr,
           "--parallel dp under mpirun: refused, suggesting ddp", p)
+    p = run(mpirun(args, 2) + base + ["--reduce", "ring", "--inter", "allreduce"], timeout=120)
+    check(p.returncode != 0 and "--reduce ring" in p.stderr and "--inter tree" in p.stderr,
+          "--reduce ring --inter allreduce under mpirun: refused, suggesting --inter tree", p)
     # A killed rank, then a stopped one (only the watchdog can see that).
     for how, sig, bound in (("killed", signal.SIGKILL, 60), ("stopped", signal.SIGSTOP, 60)):
         marker = str(7000 + sig)
