@@ -22,6 +22,12 @@
 #              the README's real-data run (--data fashion-mnist, 10 epochs) on
 #              cuda:0 when the IDX files are there (GPU_CHECK_DATA, default
 #              Debian's /usr/share/datasets/fashion-mnist; carry a copy)
+#   mpirun     tools/gpu_mpirun_check.py: `mpirun -np 2 cudp train --devices
+#              cuda:0 --steps 20` (two ranks sharing GPU 0, buckets staged
+#              through pinned host memory) against one process on cuda:0,0,
+#              tensors bitwise; Open MPI from GPU_CHECK_OPENMPI (default
+#              BUILD_DIR/openmpi, made here by tools/pack_openmpi.sh, ~17 MiB);
+#              without it the phase prints "mpirun phase: unavailable (...)"
 #   racecheck, synccheck, memcheck
 #              compute-sanitizer over test_cuda: racecheck and synccheck on the
 #              shared-memory kernels' tests, then memcheck on all of them. They
@@ -39,6 +45,7 @@
 # Prepare here (no GPU needed), then one device call:
 #   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
 #   cmake --build build-gpu -j2 --target test_cuda test_parallel_cuda bench_kernels_cuda cudp
+#   tools/pack_openmpi.sh build-gpu/openmpi   (the mpirun phase; ~17 MiB: check the 64 MiB carry)
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
 #               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
 #                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
@@ -68,6 +75,7 @@ OUT=${OUT:-/tmp/gpu_check_out}
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 PYTHON=${PYTHON:-python3}
 DATA=${GPU_CHECK_DATA:-/usr/share/datasets/fashion-mnist}
+OPENMPI=${GPU_CHECK_OPENMPI:-$BUILD/openmpi}  # tools/pack_openmpi.sh's folder, carried
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # All of test_cuda under memcheck; the shared-memory kernels' own tests under
 # racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
@@ -154,6 +162,10 @@ main() {
     --log-every 10 --test-size 0
   phase train_ddp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel ddp --check-replicas \
     --steps 30 --log-every 10 --test-size 0
+  # Two ranks sharing cuda:0 under mpirun against one process on cuda:0,0, bitwise; the
+  # Open MPI that tools/pack_openmpi.sh copied (the GPU image has none): "unavailable" without it.
+  phase mpirun 60 -- "$PYTHON" tools/gpu_mpirun_check.py --cudp "$BUILD/cudp" \
+    --openmpi "$OPENMPI" --work "$WORK/mpirun_files" --steps 20
   if [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
     phase train_fmnist 60 -- "$BUILD/cudp" train --data "fashion-mnist:$DATA" --devices cuda:0 \
       --log-every 2000
@@ -177,7 +189,7 @@ main() {
   for tool in memcheck racecheck synccheck; do
     [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
   done >"$OUT/sanitizer.log"
-  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp train_fmnist; do
+  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
     [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
   done >"$OUT/train.log"
   echo "=== report"
