@@ -189,11 +189,9 @@ class Communicator {
   std::vector<Sent> sent_;                         // [bucket id]
   std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
   std::vector<Event> now_;                         // ready_now's, per rank
-  std::unique_ptr<Stream> net_;                    // Net route: made on first use
-  NetClock net_clock_;
-  std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
-  // Net route on GPUs: per-bucket CPU done events, the inputs' GPU events, and
-  // the staging (streams, pinned slots, their events), touched on net_ only.
+  // Net route on GPUs: per-bucket CPU done events and the inputs' GPU events
+  // (main thread), the staging (streams, pinned slots, their events; net_
+  // only), declared before net_ so that net_'s worker drains before they go.
   std::vector<Event> net_reduced_, net_sent_;  // [bucket id]
   std::vector<Event> gpu_inputs_;              // [2 * rank + (compute ? 1 : 0)]
   struct NetStaging {
@@ -202,6 +200,9 @@ class Communicator {
     std::vector<Event> downloaded, uploaded;   // [slot * ranks + rank]
   };
   std::unique_ptr<NetStaging> net_staging_;
+  std::unique_ptr<Stream> net_;                    // Net route: made on first use
+  NetClock net_clock_;
+  std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
 };
 
 }  // namespace cudp
