@@ -34,7 +34,6 @@ def unavailable(reason):
 def environment(pack):
     e = dict(os.environ)
     e["OPAL_PREFIX"] = pack
-    e["PMIX_INSTALL_PREFIX"] = os.path.join(pack, "lib", "x86_64-linux-gnu", "pmix2")
     e["PATH"] = os.path.join(pack, "bin") + os.pathsep + e.get("PATH", "")
     e["LD_LIBRARY_PATH"] = os.path.join(pack, "libs") + (":" + e["LD_LIBRARY_PATH"] if e.get("LD_LIBRARY_PATH") else "")
     e["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
@@ -67,7 +66,10 @@ def main():
     ap.add_argument("--openmpi", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--kind", choices=("cuda", "cpu"), default="cuda",
+                    help="cpu: the same check on cpu:1 per rank against cpu:2 (to try the pack here)")
     args = ap.parse_args()
+    rank_devices, one_devices = ("cuda:0", "cuda:0,0") if args.kind == "cuda" else ("cpu:1", "cpu:2")
     pack = os.path.abspath(args.openmpi)
     if not os.path.isfile(os.path.join(pack, "bin", "orterun")):
         unavailable(f"no Open MPI at {args.openmpi}: run tools/pack_openmpi.sh there and carry the folder "
@@ -78,17 +80,17 @@ def main():
     env = environment(pack)
     steps = ["--steps", str(args.steps)] + FLAGS
     one_path, two_path = os.path.join(args.work, "one.safetensors"), os.path.join(args.work, "two.safetensors")
-    one = run([args.cudp, "train", "--parallel", "ddp", "--devices", "cuda:0,0"] + steps + ["--save", one_path], env, 120)
+    one = run([args.cudp, "train", "--parallel", "ddp", "--devices", one_devices] + steps + ["--save", one_path], env, 120)
     if one.returncode != 0:
-        print(f"mpirun phase: FAILED (one process on cuda:0,0 exited {one.returncode})")
+        print(f"mpirun phase: FAILED (one process on {one_devices} exited {one.returncode})")
         sys.exit(1)
     mpirun = [os.path.join(pack, "bin", "mpirun"), "-np", "2", "--oversubscribe", "--mca", "pml", "ob1",
               "--mca", "btl", "self,vader,tcp"]
-    two = run(mpirun + [args.cudp, "train", "--devices", "cuda:0"] + steps + ["--save", two_path], env, 180)
+    two = run(mpirun + [args.cudp, "train", "--devices", rank_devices] + steps + ["--save", two_path], env, 180)
     if two.returncode != 0:
         if "cudp" not in two.stdout and "rank" not in two.stderr:  # mpirun itself did not start
             unavailable(f"the carried Open MPI did not start (exit {two.returncode}); its output is above")
-        print(f"mpirun phase: FAILED (mpirun -np 2 on cuda:0 exited {two.returncode})")
+        print(f"mpirun phase: FAILED (mpirun -np 2 on {rank_devices} exited {two.returncode})")
         sys.exit(1)
     verdicts = []
     for what, a, b in (("model", one_path, two_path),
@@ -108,10 +110,10 @@ def main():
         sys.exit(1)
     compared = ", ".join(f"{w} {n} tensors" for w, n, _ in verdicts if n is not None)
     if differ or not same_losses:
-        print("mpirun phase: DIFFERENT from one process on cuda:0,0: " + "; ".join(
+        print(f"mpirun phase: DIFFERENT from one process on {one_devices}: " + "; ".join(
             differ + ([] if same_losses else ["the printed losses differ"])))
         sys.exit(1)
-    print(f"mpirun phase: bitwise equal: mpirun -np 2 --devices cuda:0 = one process on cuda:0,0 "
+    print(f"mpirun phase: bitwise equal: mpirun -np 2 --devices {rank_devices} = one process on {one_devices} "
           f"after {args.steps} steps ({compared}, {len(losses_one)} printed losses)")
 
 
