@@ -45,10 +45,13 @@
 # Prepare here (no GPU needed), then one device call:
 #   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
 #   cmake --build build-gpu -j2 --target test_cuda test_parallel_cuda bench_kernels_cuda cudp
-#   tools/pack_openmpi.sh build-gpu/openmpi   (the mpirun phase; ~17 MiB: check the 64 MiB carry)
+#   tools/pack_openmpi.sh build-gpu/openmpi   (16.9 MiB; cudp and the parallel tests link
+#       libmpi when built with MPI, so carry it: "build-gpu/openmpi" in the list; the 64 MiB
+#       carry limit is for everything: build-gpu/cudp was 6.0 MiB on 2026-12-06)
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
 #               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
-#                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
+#                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian",
+#                      "build-gpu/openmpi"]
 # Environment: GPU_CHECK_BUDGET_S, GPU_CHECK_DATA, PYTHON (python3), BENCH_FILTER (a
 # --benchmark_filter regex), MEMCHECK_FILTER and SHMEM_FILTER (gtest filters).
 set -uo pipefail  # not -e: every phase runs and is reported
@@ -76,6 +79,10 @@ WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 PYTHON=${PYTHON:-python3}
 DATA=${GPU_CHECK_DATA:-/usr/share/datasets/fashion-mnist}
 OPENMPI=${GPU_CHECK_OPENMPI:-$BUILD/openmpi}  # tools/pack_openmpi.sh's folder, carried
+# A build with MPI (CUDP_MPI, the default where Open MPI is installed) links libmpi.so.40
+# into cudp and the parallel tests, and the GPU image has none: every phase loads it from
+# the carried folder. Without the folder, configure build-gpu with -DCUDP_MPI=OFF.
+[ -d "$OPENMPI/libs" ] && export LD_LIBRARY_PATH=$(cd "$OPENMPI/libs" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # All of test_cuda under memcheck; the shared-memory kernels' own tests under
 # racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
