@@ -19,8 +19,8 @@
 
 namespace cudp::test {
 
-inline std::vector<std::vector<float>> one_process_all_reduce(std::vector<std::vector<float>> values,
-                                                              PlanOptions options) {
+inline std::vector<std::vector<float>> one_process_all_reduce(
+    std::vector<std::vector<float>> values, PlanOptions options) {
   const int D = static_cast<int>(values.size());
   std::vector<Device> devices;
   for (int d = 0; d < D; ++d) devices.push_back(cpu_device(d));
@@ -42,7 +42,8 @@ inline void expect_net_bits_of_one_process(const std::function<Device(int)>& dev
   for (const std::vector<int>& counts : layouts) {
     int D = 0;
     for (int c : counts) D += c;
-    for (ReduceAlgorithm a : {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
+    for (ReduceAlgorithm a :
+         {ReduceAlgorithm::Tree, ReduceAlgorithm::Star, ReduceAlgorithm::Ring}) {
       for (int64_t n : {0, 1, 7, 1001}) {
         for (std::size_t chunk : chunk_bytes) {
           for (bool parts : {false, true}) {
@@ -57,8 +58,9 @@ inline void expect_net_bits_of_one_process(const std::function<Device(int)>& dev
               for (int64_t i = 0; i < n; ++i) v.push_back(static_cast<float>(rng.normal()));
             std::string layout;
             for (int c : counts) layout += (layout.empty() ? "" : "+") + std::to_string(c);
-            const std::string what = concat("layout ", layout, " ", reduce_algorithm_name(a), " n=", n,
-                                            " chunk_bytes=", chunk, parts ? " parts" : "");
+            const std::string what =
+                concat("layout ", layout, " ", reduce_algorithm_name(a), " n=", n,
+                       " chunk_bytes=", chunk, parts ? " parts" : "");
             const auto expected = one_process_all_reduce(values, options);
             const auto got = net_all_reduce(counts, values, options, device);
             for (int d = 0; d < D; ++d) {

@@ -90,9 +90,10 @@ class ThreadProcesses final : public ProcessGroup {
 
 // values[g]: global device g's bucket. counts[p]: thread p's local devices, each
 // made by device(local index). Returns every global device's all-reduced values.
-inline std::vector<std::vector<float>> net_all_reduce(
-    const std::vector<int>& counts, const std::vector<std::vector<float>>& values,
-    PlanOptions options, const std::function<Device(int)>& device) {
+inline std::vector<std::vector<float>> net_all_reduce(const std::vector<int>& counts,
+                                                      const std::vector<std::vector<float>>& values,
+                                                      PlanOptions options,
+                                                      const std::function<Device(int)>& device) {
   const int P = static_cast<int>(counts.size());
   Hub hub(P);
   std::vector<std::vector<float>> out(values.size());
