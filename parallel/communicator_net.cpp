@@ -21,6 +21,13 @@
 // `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
 // --inter allreduce instead reduces inside the process, lets MPI sum across
 // processes in its own order, and broadcasts inside: not bitwise one process's.
+// On CUDA devices (net_staged) the closure first waits on the host for the
+// buckets' GPU events, then stages each local device's bucket through pinned
+// host slots in chunks (staged_chunks.h): D2H of chunk i+1 on one CUDA stream
+// of the net, the host algorithm on chunk i, H2D of chunk i-1 on another; it
+// returns when every upload is done, so the net's CPU done event means "the
+// result is in device memory". GPU streams never wait for it on the GPU: the
+// host does (wait_net), as communicator.h says. Unverified on a GPU so far.
 // Time: each closure adds its wall time to the NetClock (busy), and the first
 // compute stream's waits on the net are marked (exposed); with a tracer each
 // closure is a span on the net lane with its exchanges and adds inside it.
