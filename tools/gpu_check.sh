@@ -47,7 +47,7 @@
 #   cmake --build build-gpu -j2 --target test_cuda test_parallel_cuda bench_kernels_cuda cudp
 #   tools/pack_openmpi.sh build-gpu/openmpi   (16.9 MiB; cudp and the parallel tests link
 #       libmpi when built with MPI, so carry it: "build-gpu/openmpi" in the list; the 64 MiB
-#       carry limit is for everything: build-gpu/cudp was 6.0 MiB on 2026-12-06)
+#       carry limit is for everything: the list below with it was 40.0 MiB on 2026-12-06)
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
 #               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
 #                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian",
