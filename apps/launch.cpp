@@ -10,6 +10,7 @@ Launch launch_of(const ProcessGroup& processes) {
   launch.rank = processes.rank();
   launch.size = processes.size();
   launch.on_host = processes.size() > 1 ? launched_processes_on_host() : 1;
+  launch.local_rank = processes.size() > 1 ? launched_local_rank() : 0;
   return launch;
 }
 
@@ -57,6 +58,10 @@ std::string describe_processes(ProcessGroup& processes, const DeviceGroup& group
   const DeviceLayout& layout = group.layout();
   std::string out = concat(processes.size(), " ranks (MPI), ", layout.total(),
                            " devices in one global order:");
+  if (group[0].device.is_cuda())  // GPU buckets: staged through pinned host memory, in chunks
+    out += concat("\n              GPU buckets staged through pinned host memory (MPI ",
+                  processes.cuda_aware() ? "reports CUDA support, unused" : "without CUDA support",
+                  "; unverified on GPUs)");
   for (int p = 0; p < processes.size(); ++p) {
     const std::string& line = all[static_cast<std::size_t>(p)];
     const auto space = line.rfind(' ');

@@ -16,6 +16,7 @@
 #include <limits>
 #include <thread>
 
+#include "runtime/cuda_info.h"
 #include "runtime/device_spec.h"
 #include "runtime/error.h"
 
@@ -79,7 +80,8 @@ Flags train_flags(const std::string& command) {
   f.add("devices", "auto",
         "devices to train on: auto (every GPU, else cpu:2), cpu, cpu:N (N logical CPU devices), "
         "cuda, cuda:I[,J...] (a repeated id is another logical device on that GPU); under "
-        "mpirun each rank's own devices, and auto is cpu:1 per rank");
+        "mpirun each rank's own devices, and auto is this host's GPUs split among its ranks "
+        "(ranks share a GPU when there are more ranks), else cpu:1 per rank");
   f.add("threads", "",
         "threads per CPU device (default: the cores divided among the devices, at least 1: "
         "cpu uses every core, cpu:2 one each on two cores); results are bitwise reproducible "
@@ -251,6 +253,19 @@ int parse_output_device(const std::string& text, const std::vector<Device>& devi
        device_list_str(devices), " (--devices ", devices_spec, ")");
 }
 
+std::vector<Device> local_auto_devices(int gpus, int local_rank, int local_ranks) {
+  if (gpus <= 0) return {cpu_device(0)};
+  local_ranks = std::max(1, local_ranks);
+  local_rank = std::clamp(local_rank, 0, local_ranks - 1);
+  if (local_ranks > gpus) return {cuda_device(local_rank % gpus)};  // ranks share GPUs
+  // Contiguous blocks, as split_range cuts: 3 GPUs over 2 ranks is 0,1 and 2.
+  auto first = [&](int l) { return (gpus * l + local_ranks - 1) / local_ranks; };
+  const int begin = first(local_rank), end = first(local_rank + 1);
+  std::vector<Device> devices;
+  for (int i = begin; i < end; ++i) devices.push_back(cuda_device(i));
+  return devices;
+}
+
 TrainConfig parse_train_config(const std::vector<std::string>& args, std::string* help,
                                const Launch& launch, const std::string& command) {
   Flags f = train_flags(command);
@@ -294,8 +309,11 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   c.seed = f.seed("seed");
   c.devices_spec = f.str("devices");
   const bool processes = launch.size > 1;
-  // GPUs across processes need the pinned-host path, not built yet: auto is a CPU device.
-  c.devices = parse_device_spec(processes && c.devices_spec == "auto" ? "cpu" : c.devices_spec);
+  if (processes && c.devices_spec == "auto")  // the local rank's GPUs, else one CPU device
+    c.devices = local_auto_devices(launch.gpus >= 0 ? launch.gpus : cuda_device_count(),
+                                   launch.local_rank, launch.on_host);
+  else
+    c.devices = parse_device_spec(c.devices_spec);
   c.threads = default_threads_per_device(c.devices.size(), launch.on_host);
   if (f.given("threads")) {
     const int64_t threads = f.positive_int("threads");  // an int: 2^32 would wrap to 0

@@ -19,7 +19,14 @@ namespace cudp {
 struct Launch {
   int rank = 0, size = 1;
   int on_host = 1;  // processes on this machine: they share its cores
+  int local_rank = 0;  // this process among them (OMPI_COMM_WORLD_LOCAL_RANK)
+  int gpus = -1;       // GPUs on this machine; -1: ask CUDA (tests play other machines)
 };
+
+// `--devices auto` under a launcher: this host's GPUs split among its ranks in
+// contiguous blocks (3 GPUs over 2 ranks: cuda:0,1 and cuda:2), one GPU per
+// rank shared round-robin when there are more ranks than GPUs, else `cpu`.
+std::vector<Device> local_auto_devices(int gpus, int local_rank, int local_ranks);
 
 struct TrainConfig {
   std::string model = "seed-pool";

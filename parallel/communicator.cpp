@@ -41,6 +41,34 @@ Event& Communicator::event(std::vector<Event>& events, int rank) {
   return events[static_cast<std::size_t>(rank)];
 }
 
+Event& Communicator::net_done(std::vector<Event>& device_events, std::vector<Event>& net_events,
+                              int id) {
+  if (!net_on_gpu()) return event(device_events, 0);
+  if (net_events.empty())
+    for (int i = 0; i < plan_.ids(); ++i) net_events.emplace_back(cpu_device(0));
+  return net_events[static_cast<std::size_t>(id)];
+}
+
+std::vector<const Event*> Communicator::gpu_inputs(const std::vector<Event*>& ready, int ranks,
+                                                   bool compute) {
+  if (gpu_inputs_.empty())
+    for (int r = 0; r < group_.size(); ++r)
+      for (int k = 0; k < 2; ++k) gpu_inputs_.emplace_back(group_[r].device);
+  std::vector<const Event*> before(ready.begin(), ready.end());
+  // A re-record before the closure waits only makes it wait longer: GPU work
+  // never waits for the net on the GPU, so every recorded event completes.
+  for (int r = 0; r < ranks; ++r) {
+    Event& copy = gpu_inputs_[static_cast<std::size_t>(2 * r)];
+    group_[r].copy.record(copy);  // earlier copies into the buffers
+    before.push_back(&copy);
+    if (!compute) continue;
+    Event& computed = gpu_inputs_[static_cast<std::size_t>(2 * r + 1)];
+    group_[r].compute.record(computed);  // rank 0's values are final, the others' unread
+    before.push_back(&computed);
+  }
+  return before;
+}
+
 void Communicator::check(const Bucket& bucket, const std::vector<float*>& buffers,
                          const std::vector<Event*>* ready, const char* what) const {
   const int ranks = static_cast<int>(buffers.size());
@@ -149,10 +177,13 @@ void Communicator::run_reduce(const Bucket& bucket, const std::vector<float*>& b
   o.ready = ready;
   if (o.reduced_on_compute) return;  // nothing to sum: the result is each rank's own
   if (o.route == Route::Net) {
+    Event& done = net_done(o.reduced, net_reduced_, bucket.id);
+    if (net_on_gpu())  // the closure waits on the host (communicator.h)
+      return run_net(bucket, buffers, true, all_reduce, done, gpu_inputs(ready, ranks, false));
     Stream& net = net_stream();
     for (Event* e : ready) net.wait(*e);
     for (int r = 0; r < ranks; ++r) net.wait_for(group_[r].copy);  // earlier copies into them
-    return run_net(bucket, buffers, true, all_reduce, event(o.reduced, 0));
+    return run_net(bucket, buffers, true, all_reduce, done);
   }
   if (o.route == Route::Parts) return reduce_parts(bucket, buffers, ready, all_reduce);
   if (plan_.algorithm() == ReduceAlgorithm::Ring)
@@ -199,12 +230,14 @@ void Communicator::broadcast(const Bucket& bucket, const std::vector<float*>& bu
     return;
   }
   if (sent.route == Route::Net) {
+    Event& done = net_done(sent.done, net_sent_, bucket.id);
+    if (net_on_gpu()) return run_net(bucket, buffers, false, true, done, gpu_inputs({}, ranks, true));
     Stream& net = net_stream();
     for (int r = 0; r < ranks; ++r) {
       net.wait_for(group_[r].compute);  // rank 0's values are final, the others' unread
       net.wait_for(group_[r].copy);
     }
-    return run_net(bucket, buffers, false, true, event(sent.done, 0));
+    return run_net(bucket, buffers, false, true, done);
   }
   if (sent.route == Route::Parts) {
     for (int q = 0; q < ranks; ++q) {
@@ -238,7 +271,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
   Outcome& o = outcomes_[static_cast<std::size_t>(bucket.id)];
   CUDP_ASSERT(o.ranks > 0 && rank < o.ranks);
   if (o.reduced_on_compute) return s.wait(*o.ready[static_cast<std::size_t>(rank)]);
-  if (o.route == Route::Net) return wait_net(s, &event(o.reduced, 0));
+  if (o.route == Route::Net) return wait_net(s, &net_done(o.reduced, net_reduced_, bucket.id));
   if (o.route == Route::Whole) {
     if (&s != &group_[rank].copy) s.wait(event(o.reduced, rank));
     return;
@@ -253,7 +286,7 @@ void Communicator::await_reduced(const Bucket& bucket, Range piece, int rank, St
 void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0 || rank >= sent.ranks) return;
-  if (sent.route == Route::Net) return wait_net(s, &event(sent.done, 0));
+  if (sent.route == Route::Net) return wait_net(s, &net_done(sent.done, net_sent_, bucket.id));
   if (sent.route == Route::Whole) {
     if (rank != 0) s.wait(event(sent.done, rank));
     return;
@@ -265,7 +298,7 @@ void Communicator::await_arrival(const Bucket& bucket, int rank, Stream& s) {
 void Communicator::await_sent(const Bucket& bucket, Range piece, Stream& s) {
   Sent& sent = sent_[static_cast<std::size_t>(bucket.id)];
   if (sent.ranks == 0) return;
-  if (sent.route == Route::Net) return wait_net(s, &event(sent.done, 0));
+  if (sent.route == Route::Net) return wait_net(s, &net_done(sent.done, net_sent_, bucket.id));
   for (int q = sent.route == Route::Whole ? 1 : 0; q < sent.ranks; ++q) {
     if (sent.route == Route::Parts) {
       const Range part = plan_.part(bucket, sent.ranks, q);

@@ -22,6 +22,14 @@
 // to the clock (comm_clock.h), traced or not.
 // Over several processes (the plan's Net route) the same calls reduce over the
 // global devices of every process; buffers are then this process's ranks, all of them.
+// On CUDA devices the Net route stages each bucket through pinned host memory
+// in chunks (communicator_net.cpp). A CPU stream cannot wait for a CUDA event
+// nor a GPU stream for a CPU one, so there the HOST orders the two: the net's
+// closure waits on the host for the buckets' GPU events before it reads them,
+// and a GPU stream's wait for the net (await_*, finish, join) makes the
+// calling thread wait for the net's CPU event before it queues the GPU work
+// that reads the result. Correct, with less overlap than a GPU-side wait: the
+// host queues nothing more until that bucket is back.
 // The decision a reader would get wrong: a wait is asked for, never assumed, so
 // a new route (parts, or an edge to another process) needs no trainer change.
 #pragma once
@@ -37,6 +45,7 @@
 #include "parallel/device_group.h"
 #include "parallel/trace.h"
 #include "runtime/memory.h"
+#include "runtime/pinned.h"
 
 namespace cudp {
 
@@ -111,13 +120,30 @@ class Communicator {
   // The Net route (communicator_net.cpp): one closure per collective on net_.
   Stream& net_stream();
   void run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
-               bool broadcast, Event& done);
+               bool broadcast, Event& done, std::vector<const Event*> gpu_before = {});
   void net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce, bool broadcast,
                 NetSpans& spans);
   void net_parts(const std::vector<float*>& at, int64_t n, int tag, NetSpans& spans);
   void net_ring(const Bucket& bucket, const std::vector<float*>& at, int tag, bool all_gather,
                 NetSpans& spans);
   void net_local_then_mpi(const std::vector<float*>& at, int64_t n, NetSpans& spans);
+  // One collective's host algorithm on host pointers at[r] (the bucket's first float).
+  struct NetWork {
+    int tag;
+    bool reduce, broadcast, mpi_sum, parts;
+  };
+  void net_algorithm(const Bucket& bucket, const std::vector<float*>& at, const NetWork& work,
+                     NetSpans& spans);
+  // GPU groups: device buffers at[r] staged chunk by chunk through pinned slots.
+  void net_staged(const Bucket& bucket, const std::vector<float*>& at, const NetWork& work,
+                  NetSpans& spans);
+  bool net_on_gpu() const { return group_[0].device.is_cuda(); }
+  // GPU groups: events recorded now on each rank's copy (and compute) stream,
+  // with `ready`, for the net's closure to wait for on the host.
+  std::vector<const Event*> gpu_inputs(const std::vector<Event*>& ready, int ranks, bool compute);
+  // The Net route's done event of a bucket: the outcome's own on CPU groups,
+  // a CPU event of the net stream on GPU groups.
+  Event& net_done(std::vector<Event>& device_events, std::vector<Event>& net_events, int id);
   float* staging(std::size_t slot, int64_t n);
   // s waits for `done` (a net event) or for the whole net stream; traced as
   // net_wait when s is the first device's compute stream.
@@ -134,6 +160,17 @@ class Communicator {
   std::vector<Sent> sent_;                         // [bucket id]
   std::vector<std::unique_ptr<Scratch>> scratch_;  // per rank, made on first receive
   std::vector<Event> now_;                         // ready_now's, per rank
+  // Net route on GPUs: per-bucket CPU done events and the inputs' GPU events
+  // (main thread), the staging (streams, pinned slots, their events; net_
+  // only), declared before net_ so that net_'s worker drains before they go.
+  std::vector<Event> net_reduced_, net_sent_;  // [bucket id]
+  std::vector<Event> gpu_inputs_;              // [2 * rank + (compute ? 1 : 0)]
+  struct NetStaging {
+    std::vector<Stream> down, up;              // [rank]: device-to-host, host-to-device
+    std::vector<PinnedBuffer<float>> slots;    // [slot * ranks + rank]
+    std::vector<Event> downloaded, uploaded;   // [slot * ranks + rank]
+  };
+  std::unique_ptr<NetStaging> net_staging_;
   std::unique_ptr<Stream> net_;                    // Net route: made on first use
   std::vector<std::vector<float>> staging_;        // Net route: touched on net_ only
 };

@@ -21,6 +21,13 @@
 // `mpirun -np 2 ... --devices cpu:2` gives the bits of `--devices cpu:4`.
 // --inter allreduce instead reduces inside the process, lets MPI sum across
 // processes in its own order, and broadcasts inside: not bitwise one process's.
+// On CUDA devices (net_staged) the closure first waits on the host for the
+// buckets' GPU events, then stages each local device's bucket through pinned
+// host slots in chunks (staged_chunks.h): D2H of chunk i+1 on one CUDA stream
+// of the net, the host algorithm on chunk i, H2D of chunk i-1 on another; it
+// returns when every upload is done, so the net's CPU done event means "the
+// result is in device memory". GPU streams never wait for it on the GPU: the
+// host does (wait_net), as communicator.h says. Unverified on a GPU so far.
 // Time: each closure gives its wall time to the CommClock (comm_clock.h), as
 // movement of the first device; the clock leaves out the part in which that
 // device computes (exposed). With a tracer each closure is a span on the net
@@ -33,6 +40,8 @@
 #include "parallel/communicator.h"
 #include "parallel/net_spans.h"
 #include "parallel/net_schedule.h"
+#include "parallel/staged_chunks.h"
+#include "runtime/copy.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -43,10 +52,16 @@ void Communicator::wait_net(Stream& s, Event* done) {
   const bool timed = tracer_ && &s == &group_[0].compute;
   TimeMark begin;
   if (timed) begin = s.mark();
-  if (done)
+  if (s.device().is_cuda()) {  // the host waits for the net (communicator.h)
+    if (done)
+      done->synchronize();
+    else
+      net_->synchronize();
+  } else if (done) {
     s.wait(*done);
-  else
+  } else {
     s.wait_for(*net_);
+  }
   if (!timed) return;
   tracer_->span(0, Lane::Compute, "net_wait", std::move(begin), s.mark());
 }
@@ -64,36 +79,36 @@ float* Communicator::staging(std::size_t slot, int64_t n) {
 }
 
 void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buffers, bool reduce,
-                           bool broadcast, Event& done) {
+                           bool broadcast, Event& done, std::vector<const Event*> gpu_before) {
   if (static_cast<int>(buffers.size()) != group_.size())
     fail("a collective over several processes takes every rank of the group (", group_.size(),
          "), found ", buffers.size());
   std::vector<float*> at;
   for (float* b : buffers) at.push_back(b + bucket.offset);
   const int64_t n = bucket.count;
+  NetWork work;
   // One tag per bucket and exchange kind: tree levels, parts in, parts out.
-  const int tag = bucket.id * 3;
-  const bool mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
-  const bool parts = reduce && broadcast && !mpi_sum && plan_.net_parts(bucket);
-  const char* name = mpi_sum ? "allreduce" : !reduce ? "broadcast" : broadcast ? "all_reduce" : "reduce";
+  work.tag = bucket.id * 3;
+  work.reduce = reduce;
+  work.broadcast = broadcast;
+  work.mpi_sum = reduce && plan_.options().inter == InterProcess::Allreduce;
+  work.parts = reduce && broadcast && !work.mpi_sum && plan_.net_parts(bucket);
+  const char* name = work.mpi_sum ? "allreduce" : !reduce ? "broadcast" : broadcast ? "all_reduce" : "reduce";
   Tracer* tracer = tracer_;  // as when queued: evaluation runs untraced
   const int id = bucket.id;
   const Bucket piece = bucket;
+  const bool gpu = net_on_gpu();
   Stream& net = net_stream();
   CommClock* clock = clock_;
-  net.enqueue([this, at, n, tag, piece, reduce, broadcast, mpi_sum, parts, name, tracer, clock,
-               id] {
+  net.enqueue([this, at, n, work, piece, name, tracer, clock, id, gpu, gpu_before] {
+    for (const Event* e : gpu_before) e->synchronize();  // GPU groups: the inputs are final
     const double begin = host_microseconds();
     const int64_t cpu = tracer ? thread_cpu_ns() : 0;
     NetSpans spans{tracer};
-    if (mpi_sum)
-      net_local_then_mpi(at, n, spans);
-    else if (reduce && plan_.algorithm() == ReduceAlgorithm::Ring)
-      net_ring(piece, at, tag, broadcast, spans);
-    else if (parts)
-      net_parts(at, n, tag + 1, spans);
+    if (gpu)
+      net_staged(piece, at, work, spans);
     else
-      net_tree(at, n, tag, reduce, broadcast, spans);
+      net_algorithm(piece, at, work, spans);
     const double end = host_microseconds();
     if (clock) clock->add_net(begin, end);
     if (!tracer) return;
@@ -103,6 +118,81 @@ void Communicator::run_net(const Bucket& bucket, const std::vector<float*>& buff
     tracer->host_span(0, Lane::Net, name, begin, end, args, NetSpans::since(cpu));
   });
   net.record(done);
+}
+
+void Communicator::net_algorithm(const Bucket& bucket, const std::vector<float*>& at,
+                                 const NetWork& work, NetSpans& spans) {
+  const int64_t n = bucket.count;
+  if (work.mpi_sum)
+    net_local_then_mpi(at, n, spans);
+  else if (work.reduce && plan_.algorithm() == ReduceAlgorithm::Ring)
+    net_ring(bucket, at, work.tag, work.broadcast, spans);
+  else if (work.parts)
+    net_parts(at, n, work.tag + 1, spans);
+  else
+    net_tree(at, n, work.tag, work.reduce, work.broadcast, spans);
+}
+
+// GPU groups: the host algorithm runs on pinned copies of one chunk at a time
+// (staged_chunks.h), each chunk a sub-bucket {id, offset + begin, len}. The
+// bits are the whole bucket's: the tree and star are elementwise, the ring's
+// slices are the whole buffer's (ring_slice keeps each element's slice), and
+// the parts split each chunk instead of the bucket, which moves an element's
+// adds to another process but keeps their order. Every local device's chunk
+// is staged, also where the algorithm only writes it (a broadcast's
+// receivers): simpler, and the bytes it uploads are the host's own result.
+void Communicator::net_staged(const Bucket& bucket, const std::vector<float*>& at,
+                              const NetWork& work, NetSpans& spans) {
+  const int ranks = static_cast<int>(at.size());
+  int64_t chunk = plan_.chunk_elements();
+  if (chunk <= 0 || chunk > bucket.count) chunk = bucket.count;
+  if (!net_staging_) {
+    net_staging_ = std::make_unique<NetStaging>();
+    for (int r = 0; r < ranks; ++r) {
+      net_staging_->down.emplace_back(group_[r].device);
+      net_staging_->up.emplace_back(group_[r].device);
+    }
+    for (int k = 0; k < kStagingSlots * ranks; ++k) {
+      net_staging_->downloaded.emplace_back(group_[k % ranks].device);
+      net_staging_->uploaded.emplace_back(group_[k % ranks].device);
+    }
+    net_staging_->slots.resize(static_cast<std::size_t>(kStagingSlots * ranks));
+  }
+  NetStaging& st = *net_staging_;
+  for (PinnedBuffer<float>& slot : st.slots)  // between collectives: no copy is in flight
+    if (slot.size() < static_cast<std::size_t>(chunk))
+      slot = PinnedBuffer<float>(static_cast<std::size_t>(chunk));
+  const Device host = cpu_device(0);
+  auto index = [ranks](int slot, int r) { return static_cast<std::size_t>(slot * ranks + r); };
+  auto bytes = [](Range c) { return static_cast<std::size_t>(c.end - c.begin) * 4; };
+  StagedSteps steps;
+  steps.begin_download = [&](int slot, Range c) {
+    for (int r = 0; r < ranks; ++r) {
+      copy_async(st.down[r], st.slots[index(slot, r)].data(), host, at[r] + c.begin,
+                 group_[r].device, bytes(c));
+      st.down[r].record(st.downloaded[index(slot, r)]);
+    }
+  };
+  steps.wait_download = [&](int slot) {
+    for (int r = 0; r < ranks; ++r) st.downloaded[index(slot, r)].synchronize();
+  };
+  steps.work = [&](int slot, Range c) {
+    std::vector<float*> chunk_at;
+    for (int r = 0; r < ranks; ++r) chunk_at.push_back(st.slots[index(slot, r)].data());
+    const Bucket piece{bucket.id, bucket.offset + c.begin, c.end - c.begin};
+    net_algorithm(piece, chunk_at, work, spans);
+  };
+  steps.begin_upload = [&](int slot, Range c) {
+    for (int r = 0; r < ranks; ++r) {
+      copy_async(st.up[r], at[r] + c.begin, group_[r].device, st.slots[index(slot, r)].data(),
+                 host, bytes(c));
+      st.up[r].record(st.uploaded[index(slot, r)]);
+    }
+  };
+  steps.wait_upload = [&](int slot) {
+    for (int r = 0; r < ranks; ++r) st.uploaded[index(slot, r)].synchronize();
+  };
+  run_staged(bucket.count, chunk, steps);
 }
 
 void Communicator::net_tree(const std::vector<float*>& at, int64_t n, int tag, bool reduce,

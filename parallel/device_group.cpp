@@ -27,11 +27,9 @@ DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed, int 
 void DeviceGroup::join(ProcessGroup& processes) {
   layout_ = gather_layout(processes, size());
   processes_ = &processes;
+  // CUDA devices too: the communicator stages their buckets through pinned
+  // host memory across processes (communicator_net.cpp).
   for (auto& rank : ranks_) rank->seed += static_cast<uint64_t>(layout_.first());  // seed + global
-  if (spans_processes() && !devices_[0].is_cpu())
-    fail_parameter("devices", "a run over several processes takes CPU devices for now; ",
-                   devices_[0].str(), " would need the pinned-host path across processes, "
-                   "which is not built yet");
 }
 
 void DeviceGroup::synchronize() {

@@ -8,6 +8,9 @@
 // MPI's blocking waits spin, and a spinning thread would take a core from
 // compute; a longer sleep (1 ms before) added up to that much to every level.
 #include <mpi.h>
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h>  // Open MPI's extensions: MPIX_CUDA_AWARE_SUPPORT, MPIX_Query_cuda_support
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +58,14 @@ class MpiProcesses final : public ProcessGroup {
     MPI_Finalize();
   }
 
+  // Compiled for CUDA and, at run time, loaded with it; Debian's build is neither.
+  bool cuda_aware() const override {
+#if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+    return MPIX_Query_cuda_support() == 1;
+#else
+    return false;
+#endif
+  }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string host() const override {

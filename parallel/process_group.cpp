@@ -46,6 +46,12 @@ int launched_processes_on_host() {
   return launched_processes();
 }
 
+int launched_local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PMI_LOCAL_RANK"})
+    if (const int n = env_int(name)) return n;
+  return 0;
+}
+
 #ifndef CUDP_HAVE_MPI
 bool built_with_mpi() { return false; }
 

@@ -50,6 +50,9 @@ class ProcessGroup {
   // The same element-wise sum of n floats on every process, by the MPI library's own
   // algorithm (ring, recursive doubling, ...): fast, not bitwise reproducible.
   virtual void all_reduce_sum(float* data, std::size_t n) = 0;
+  // The MPI library says it takes CUDA device pointers (MPIX_Query_cuda_support).
+  // cudp stages GPU buckets through pinned host memory even then (communicator_net.cpp).
+  virtual bool cuda_aware() const { return false; }
   [[noreturn]] virtual void abort(int code) = 0;
   double timeout_s() const { return timeout_s_; }
   void set_timeout_s(double seconds) { timeout_s_ = seconds; }
@@ -74,6 +77,8 @@ class SingleProcess final : public ProcessGroup {
 int launched_processes();
 // Processes on this host, as the launcher says (1 when it does not say).
 int launched_processes_on_host();
+// This process among those on its host (0 when the launcher does not say).
+int launched_local_rank();
 // SingleProcess, or MPI's processes when a launcher started several.
 std::unique_ptr<ProcessGroup> open_processes();
 bool built_with_mpi();

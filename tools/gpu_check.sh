@@ -22,6 +22,12 @@
 #              the README's real-data run (--data fashion-mnist, 10 epochs) on
 #              cuda:0 when the IDX files are there (GPU_CHECK_DATA, default
 #              Debian's /usr/share/datasets/fashion-mnist; carry a copy)
+#   mpirun     tools/gpu_mpirun_check.py: `mpirun -np 2 cudp train --devices
+#              cuda:0 --steps 20` (two ranks sharing GPU 0, buckets staged
+#              through pinned host memory) against one process on cuda:0,0,
+#              tensors bitwise; Open MPI from GPU_CHECK_OPENMPI (default
+#              BUILD_DIR/openmpi, made here by tools/pack_openmpi.sh, ~17 MiB);
+#              without it the phase prints "mpirun phase: unavailable (...)"
 #   racecheck, synccheck, memcheck
 #              compute-sanitizer over test_cuda: racecheck and synccheck on the
 #              shared-memory kernels' tests, then memcheck on all of them. They
@@ -39,9 +45,13 @@
 # Prepare here (no GPU needed), then one device call:
 #   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
 #   cmake --build build-gpu -j2 --target test_cuda test_parallel_cuda bench_kernels_cuda cudp
+#   tools/pack_openmpi.sh build-gpu/openmpi   (16.9 MiB; cudp and the parallel tests link
+#       libmpi when built with MPI, so carry it: "build-gpu/openmpi" in the list; the 64 MiB
+#       carry limit is for everything: the list below with it was 40.0 MiB on 2026-12-06)
 #   device run: command "bash tools/gpu_check.sh build-gpu", timeout_s 300,
 #               carry ["build-gpu/tests/test_cuda", "build-gpu/tests/test_parallel_cuda", "build-gpu/cudp",
-#                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian"]
+#                      "build-gpu/bench/bench_kernels_cuda", "build-gpu/bench/libbenchmark.so.1debian",
+#                      "build-gpu/openmpi"]
 # Environment: GPU_CHECK_BUDGET_S, GPU_CHECK_DATA, PYTHON (python3), BENCH_FILTER (a
 # --benchmark_filter regex), MEMCHECK_FILTER and SHMEM_FILTER (gtest filters).
 set -uo pipefail  # not -e: every phase runs and is reported
@@ -68,6 +78,11 @@ OUT=${OUT:-/tmp/gpu_check_out}
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 PYTHON=${PYTHON:-python3}
 DATA=${GPU_CHECK_DATA:-/usr/share/datasets/fashion-mnist}
+OPENMPI=${GPU_CHECK_OPENMPI:-$BUILD/openmpi}  # tools/pack_openmpi.sh's folder, carried
+# A build with MPI (CUDP_MPI, the default where Open MPI is installed) links libmpi.so.40
+# into cudp and the parallel tests, and the GPU image has none: every phase loads it from
+# the carried folder. Without the folder, configure build-gpu with -DCUDP_MPI=OFF.
+[ -d "$OPENMPI/libs" ] && export LD_LIBRARY_PATH=$(cd "$OPENMPI/libs" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # All of test_cuda under memcheck; the shared-memory kernels' own tests under
 # racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
@@ -154,6 +169,10 @@ main() {
     --log-every 10 --test-size 0
   phase train_ddp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel ddp --check-replicas \
     --steps 30 --log-every 10 --test-size 0
+  # Two ranks sharing cuda:0 under mpirun against one process on cuda:0,0, bitwise; the
+  # Open MPI that tools/pack_openmpi.sh copied (the GPU image has none): "unavailable" without it.
+  phase mpirun 60 -- "$PYTHON" tools/gpu_mpirun_check.py --cudp "$BUILD/cudp" \
+    --openmpi "$OPENMPI" --work "$WORK/mpirun_files" --steps 20
   if [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
     phase train_fmnist 60 -- "$BUILD/cudp" train --data "fashion-mnist:$DATA" --devices cuda:0 \
       --log-every 2000
@@ -177,7 +196,7 @@ main() {
   for tool in memcheck racecheck synccheck; do
     [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
   done >"$OUT/sanitizer.log"
-  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp train_fmnist; do
+  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
     [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
   done >"$OUT/train.log"
   echo "=== report"

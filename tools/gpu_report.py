@@ -6,7 +6,7 @@
 Reads WORK/phases.tsv (one line per phase: name, status, rc, seconds, limit,
 detail), WORK/card.csv (nvidia-smi), WORK/{memcheck,racecheck,synccheck}.log,
 WORK/{train_cuda,first_steps_cpu,first_steps_cuda,train_dp,train_ddp,train_fmnist,
-tests_parallel}.log, and from OUT the
+tests_parallel,mpirun}.log, and from OUT the
 GoogleTest JSON (tests_cuda.json), the Google Benchmark JSON (bench_cuda.json)
 and the PyTorch baselines (baselines.json); writes OUT/report.md (whole or not
 at all). Standard library only: it runs on any python3.
@@ -468,7 +468,20 @@ def parallel_section(work, phases):
         text = read_text(os.path.join(work, f"{run}.log"))
         out.append(f"\n`cudp train --devices cuda:0,0,0,0 {what} --steps 30`: {phase_note(phases, run)}\n")
         out.append("```\n" + "\n".join((text or "(no output)").strip().splitlines()[-5:]) + "\n```")
+    out.append(mpirun_section(work, phases))
     return "\n".join(out)
+
+
+MPIRUN_VERDICT = re.compile(r"^mpirun phase: .*$", re.M)
+
+
+def mpirun_section(work, phases):
+    """tools/gpu_mpirun_check.py's verdict line: two ranks on cuda:0 against one process on cuda:0,0."""
+    log = read_text(os.path.join(work, "mpirun.log")) or ""
+    found = MPIRUN_VERDICT.findall(log)
+    verdict = found[-1] if found else "mpirun phase: no verdict printed"
+    return (f"\n`mpirun -np 2 cudp train --devices cuda:0 --steps 20` against one process on cuda:0,0: "
+            f"{phase_note(phases, 'mpirun')}\n\n{verdict}\n")
 
 
 # ---------------------------------------------------------------- report

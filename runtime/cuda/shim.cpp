@@ -61,6 +61,19 @@ void free_device(int device, void* ptr) noexcept {
   cudaFree(ptr);  // a destructor never throws; a failing free is reported by the next call
 }
 
+void* malloc_host(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* ptr = nullptr;
+  const cudaError_t status = cudaMallocHost(&ptr, bytes);
+  if (status != cudaSuccess)
+    fail("cannot allocate ", bytes, " bytes of pinned host memory: ", cudaGetErrorString(status));
+  return ptr;
+}
+
+void free_host(void* ptr) noexcept {
+  if (ptr != nullptr) cudaFreeHost(ptr);  // never throws; the next checked call reports
+}
+
 void copy(const Context& ctx, void* dst, const void* src, std::size_t bytes) {
   if (bytes == 0) return;
   if (ctx.device.is_cuda()) {

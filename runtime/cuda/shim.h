@@ -19,6 +19,9 @@ namespace cudp::cuda_shim {
 // Memory (runtime/memory.h, runtime/copy.h).
 void* malloc_device(int device, std::size_t bytes);
 void free_device(int device, void* ptr) noexcept;
+// Pinned host memory (runtime/pinned.h): cudaMallocHost / cudaFreeHost.
+void* malloc_host(std::size_t bytes);
+void free_host(void* ptr) noexcept;
 // Copies between any two devices, at least one of them a GPU (cudaMemcpyDefault
 // under unified addressing), queued on ctx's stream when ctx is a CUDA device;
 // from a CPU context the copy completes before returning.

@@ -5,6 +5,7 @@
 
 #include "apps/launch.h"
 #include "apps/train_config.h"
+#include "runtime/device_spec.h"
 
 namespace cudp {
 namespace {
@@ -63,6 +64,30 @@ TEST(Launch, UnderALauncherDdpIsTheDefaultAndAutoIsOneCpuDevice) {
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_TRUE(c.devices[0].is_cpu());
   EXPECT_EQ(parse_train_config({}).parallel, ParallelMode::DataParallel);
+}
+
+// --devices auto under a launcher, on machines this one plays (Launch::gpus):
+// the local rank's block of GPUs, a shared GPU when ranks outnumber them, one
+// CPU device without any.
+TEST(Launch, AutoPicksTheLocalRanksGpusElseOneCpuDevice) {
+  auto devices_of = [](int gpus, int local_rank, int on_host) {
+    Launch launch;
+    launch.size = on_host;
+    launch.on_host = on_host;
+    launch.local_rank = local_rank;
+    launch.gpus = gpus;
+    return device_list_str(parse_train_config({}, nullptr, launch).devices);
+  };
+  EXPECT_EQ(devices_of(0, 1, 2), "cpu:0");
+  EXPECT_EQ(devices_of(2, 0, 2), "cuda:0");
+  EXPECT_EQ(devices_of(2, 1, 2), "cuda:1");
+  EXPECT_EQ(devices_of(8, 1, 2), "cuda:4,cuda:5,cuda:6,cuda:7");
+  EXPECT_EQ(devices_of(3, 0, 2), "cuda:0,cuda:1");
+  EXPECT_EQ(devices_of(3, 1, 2), "cuda:2");
+  EXPECT_EQ(devices_of(1, 0, 2), "cuda:0");  // two ranks share GPU 0
+  EXPECT_EQ(devices_of(1, 1, 2), "cuda:0");
+  EXPECT_EQ(devices_of(2, 2, 3), "cuda:0");  // round robin: 0, 1, 0
+  EXPECT_EQ(local_auto_devices(4, 3, 4).size(), 1u);
 }
 
 TEST(Launch, EachRankWritesItsOwnTrace) {

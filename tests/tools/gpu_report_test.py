@@ -65,5 +65,32 @@ class SanitizerVerdict(unittest.TestCase):
             self.assertTrue(verdict.startswith(expected), f"{tool} {status}: {verdict}")
 
 
+class MpirunPhase(unittest.TestCase):
+    """The mpirun phase's verdict line reaches the report as printed; no line is no verdict."""
+
+    def section(self, log, status="ok", rc="0"):
+        with tempfile.TemporaryDirectory() as work:
+            if log is not None:
+                with open(os.path.join(work, "mpirun.log"), "w") as f:
+                    f.write(log)
+            phases = {"mpirun": {"status": status, "rc": rc, "seconds": "1", "limit": "60", "detail": ""}}
+            return gpu_report.mpirun_section(work, phases)
+
+    def test_unavailable_is_said_plainly_and_not_ok(self):
+        text = self.section("mpirun phase: unavailable (no Open MPI at build-gpu/openmpi: ...)\n",
+                            status="failed", rc="3")
+        self.assertIn("failed (exit 3)", text)
+        self.assertIn("mpirun phase: unavailable (no Open MPI", text)
+
+    def test_the_last_verdict_line_is_shown(self):
+        log = "$ mpirun -np 2 ...\nstep 20/20  loss 2.1\nmpirun phase: bitwise equal: mpirun -np 2 ...\n"
+        text = self.section(log)
+        self.assertIn(": ok", text)
+        self.assertIn("mpirun phase: bitwise equal", text)
+
+    def test_no_log_is_no_verdict(self):
+        self.assertIn("mpirun phase: no verdict printed", self.section(None, status="timeout"))
+
+
 if __name__ == "__main__":
     unittest.main()
