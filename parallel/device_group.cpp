@@ -24,11 +24,23 @@ DeviceGroup::DeviceGroup(const std::vector<Device>& devices, uint64_t seed, int 
   layout_ = DeviceLayout({size()}, 0);
 }
 
+void check_same_device_kind(const std::vector<std::string>& kinds) {
+  for (std::size_t p = 1; p < kinds.size(); ++p)
+    if (kinds[p] != kinds[0])
+      fail_parameter("devices", "every rank must train on the same kind of device: rank 0 has ",
+                     kinds[0], " devices, rank ", p, " has ", kinds[p],
+                     " (give each rank --devices cpu:N, or a GPU on every host)");
+}
+
 void DeviceGroup::join(ProcessGroup& processes) {
   layout_ = gather_layout(processes, size());
   processes_ = &processes;
   // CUDA devices too: the communicator stages their buckets through pinned
-  // host memory across processes (communicator_net.cpp).
+  // host memory across processes (communicator_net.cpp), in chunks, where CPU
+  // devices send whole buckets. So every process must hold the same kind: a
+  // GPU rank's chunks would not match a CPU rank's messages. Every process
+  // sees the same list and fails alike.
+  check_same_device_kind(processes.all_gather(devices_[0].is_cpu() ? "cpu" : "cuda"));
   for (auto& rank : ranks_) rank->seed += static_cast<uint64_t>(layout_.first());  // seed + global
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "parallel/process_group.h"
@@ -75,5 +76,11 @@ class DeviceGroup {
   ProcessGroup* processes_ = &alone_;
   DeviceLayout layout_;
 };
+
+// Across processes every rank holds one kind of device ("cpu" or "cuda", one
+// entry per rank): a GPU rank stages its buckets in chunks, a CPU rank sends
+// them whole, so mixed kinds would not match. A ParameterError for "devices"
+// names the first rank that differs.
+void check_same_device_kind(const std::vector<std::string>& kinds);
 
 }  // namespace cudp

@@ -23,5 +23,20 @@ TEST(DeviceGroup, RanksSeedsAndStreams) {
   EXPECT_THROW(DeviceGroup({}, 0), Error);
 }
 
+// Mixed device kinds across processes are refused alike on every rank: a GPU
+// rank's chunked staging would not match a CPU rank's whole-bucket messages.
+TEST(DeviceGroup, EveryProcessHoldsTheSameKindOfDevice) {
+  EXPECT_NO_THROW(check_same_device_kind({"cpu", "cpu", "cpu"}));
+  EXPECT_NO_THROW(check_same_device_kind({"cuda"}));
+  try {
+    check_same_device_kind({"cuda", "cuda", "cpu"});
+    FAIL() << "mixed kinds accepted";
+  } catch (const ParameterError& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0 has cuda devices, rank 2 has cpu"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace cudp
