@@ -84,7 +84,11 @@ void Communicator::check(const Bucket& bucket, const std::vector<float*>& buffer
 
 Communicator::Scratch& Communicator::scratch_for(int rank, int64_t elements) {
   auto& slot = scratch_[static_cast<std::size_t>(rank)];
-  const auto want = static_cast<std::size_t>(std::min(plan_.chunk_elements(), elements));
+  // The most any edge of this plan can stage at once: a chunk, or the whole
+  // buffer where that is smaller, so that the first edge sizes the slots for
+  // every later one (a ring's hops of uneven slices would otherwise regrow them).
+  const int64_t most = std::max(elements, plan_.whole().count);
+  const auto want = static_cast<std::size_t>(std::min(plan_.chunk_elements(), most));
   if (!slot || slot->slots[0].size() < want) {
     // Growing would free memory that queued adds still read: let them finish first.
     if (slot) group_.synchronize();
