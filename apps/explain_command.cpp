@@ -124,13 +124,7 @@ void print_setup(std::ostream& out, const TrainConfig& c, const TracedRun& run, 
   if (run.devices.size() == 1)
     row("parallel", "none (one device)");
   else
-    row("parallel",
-        concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
-               ", chunks of ", c.chunk_bytes, " bytes",
-               c.direct_edges ? ", direct edges" : ", copy edges",
-               c.parallel == ParallelMode::DataParallel ? concat(", output device ", c.output_rank)
-                                                        : std::string(),
-               c.textbook ? ", textbook" : ""));
+    row("parallel", parallel_row(c));
   if (run.devices.size() > 1) {
     row("buckets", concat(run.bucket_count, ", in backward order: ", run.buckets));
     row("routes", concat("by id (the trace's bucket): ", run.routes));

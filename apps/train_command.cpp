@@ -94,14 +94,7 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
   else if (c.devices.size() == 1)
     row("parallel", "none (one device)");
   else
-    row("parallel",
-        concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
-               ", chunks of ", c.chunk_bytes, " bytes",
-               c.direct_edges ? ", direct edges" : ", copy edges",
-               c.parallel == ParallelMode::DataParallel
-                   ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
-                   : std::string(),
-               c.check_replicas ? ", replicas checked" : "", c.textbook ? ", textbook" : ""));
+    row("parallel", parallel_row(c));
   if (!processes.empty() || c.devices.size() > 1)
     row("buckets", concat(plan.buckets().size(),
                           c.textbook ? (c.parallel == ParallelMode::DataParallel

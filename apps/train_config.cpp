@@ -397,4 +397,14 @@ ParallelOptions parallel_options(const TrainConfig& c, Tracer* tracer) {
   return options;
 }
 
+std::string parallel_row(const TrainConfig& c) {
+  return concat(parallel_mode_name(c.parallel), ", reduce ", reduce_algorithm_name(c.reduce),
+                ", chunks of ", c.chunk_bytes, " bytes",
+                c.direct_edges ? ", direct edges" : ", copy edges",
+                c.parallel == ParallelMode::DataParallel
+                    ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
+                    : std::string(),
+                c.check_replicas ? ", replicas checked" : "", c.textbook ? ", textbook" : "");
+}
+
 }  // namespace cudp

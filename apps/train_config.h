@@ -95,4 +95,9 @@ std::size_t parse_byte_size(const std::string& text);
 int parse_output_device(const std::string& text, const std::vector<Device>& devices,
                         const std::string& devices_spec);
 
+// The config table's `parallel` row of one process over several devices:
+// "ddp, reduce tree, chunks of 1048576 bytes, direct edges[, output device
+// cpu:0][, replicas checked][, textbook]" (cudp train and cudp explain).
+std::string parallel_row(const TrainConfig& c);
+
 }  // namespace cudp
