@@ -29,7 +29,7 @@ void check_same_device_kind(const std::vector<std::string>& kinds) {
     if (kinds[p] != kinds[0])
       fail_parameter("devices", "every rank must train on the same kind of device: rank 0 has ",
                      kinds[0], " devices, rank ", p, " has ", kinds[p],
-                     " (give each rank --devices cpu:N, or a GPU on every host)");
+                     " (give every rank CPU devices, or a GPU on every host)");
 }
 
 void DeviceGroup::join(ProcessGroup& processes) {
