@@ -47,7 +47,6 @@
 
 namespace cudp {
 
-
 void Communicator::wait_net(Stream& s, Event* done) {
   const bool timed = tracer_ && &s == &group_[0].compute;
   TimeMark begin;

@@ -84,20 +84,29 @@ def first_difference(name, fresh, committed):
         if f["name"] != c["name"]:
             return f"{name}: device {key[0]} is named {f['name']!r} fresh, {c['name']!r} committed"
         ef, ec = f["events"], c["events"]
-        for i in range(max(len(ef), len(ec))):
-            a = ef[i] if i < len(ef) else "(none)"
-            b = ec[i] if i < len(ec) else "(none)"
-            if a != b:
-                return (f"{name}: device {key[0]} {key[1]} lane, event {i} of {len(ef)} fresh, "
-                        f"{len(ec)} committed:\n  fresh:     {a}\n  committed: {b}")
+        differs = first_mismatch(ef, ec)
+        if differs:
+            i, a, b = differs
+            return (f"{name}: device {key[0]} {key[1]} lane, event {i} of {len(ef)} fresh, "
+                    f"{len(ec)} committed:\n  fresh:     {a}\n  committed: {b}")
     for key in ("edges", "devices"):
         f, c = fresh[key], committed[key]
-        for i in range(max(len(f), len(c))):
-            a = f[i] if i < len(f) else "(none)"
-            b = c[i] if i < len(c) else "(none)"
-            if a != b:
-                return (f"{name}: {key}[{i}] of {len(f)} fresh, {len(c)} committed:\n"
-                        f"  fresh:     {a}\n  committed: {b}")
+        differs = first_mismatch(f, c)
+        if differs:
+            i, a, b = differs
+            return (f"{name}: {key}[{i}] of {len(f)} fresh, {len(c)} committed:\n"
+                    f"  fresh:     {a}\n  committed: {b}")
+    return None
+
+
+def first_mismatch(fresh, committed):
+    """(index, fresh item, committed item) of the first place two lists differ, or None;
+    the shorter list reads "(none)" past its end."""
+    for i in range(max(len(fresh), len(committed))):
+        a = fresh[i] if i < len(fresh) else "(none)"
+        b = committed[i] if i < len(committed) else "(none)"
+        if a != b:
+            return i, a, b
     return None
 
 
