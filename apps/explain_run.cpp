@@ -24,6 +24,7 @@ TracedRun run_traced_steps(const TrainConfig& config, int64_t steps) {
   TrainConfig c = config;
   const DataSplit data = load_data(c.data, &c.input, c.input_given, c.model, c.seed);
   DeviceGroup group(c.devices, c.seed, c.threads);
+  group.set_math(c.math);
   TracedRun run;
   std::vector<std::string> names;
   for (int r = 0; r < group.size(); ++r) {

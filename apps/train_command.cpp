@@ -104,6 +104,12 @@ void print_config(std::ostream& out, const TrainConfig& c, const Sequential& net
                                                      plan.options().first_bucket_bytes, ")"))
                                      : std::string(" (one per layer with parameters)"),
                           ", in backward order: ", describe_buckets(plan, net)));
+  if (c.math == Math::tf32)
+    row("math", c.devices.front().is_cpu()
+                    ? "tf32 (GEMM and convolution operands rounded to TF32, emulated on the CPU)"
+                    : "tf32 (GEMM and convolution on tensor cores)");
+  else
+    row("math", "fp32");
   row("batch", std::to_string(c.batch));
   row("schedule", concat(total_steps, " steps (", steps_per_epoch, " per epoch)"));
   row("optimizer",
@@ -204,6 +210,7 @@ int train_command(const std::vector<std::string>& args, std::ostream& out,
   const DataSplit data = load_data(c.data, &c.input, c.input_given, c.model, c.seed);
   const bool files = c.data.source.from_files();
   DeviceGroup group(c.devices, c.seed, c.threads);
+  group.set_math(c.math);
   if (several) group.join(processes);
   const std::string processes_row = several ? describe_processes(processes, group) : "";
   std::unique_ptr<Tracer> tracer;

@@ -86,6 +86,10 @@ Flags train_flags(const std::string& command) {
         "threads per CPU device (default: the cores divided among the devices, at least 1: "
         "cpu uses every core, cpu:2 one each on two cores); results are bitwise reproducible "
         "for one thread count");
+  f.add("math", "fp32",
+        "arithmetic of GEMM and convolution: fp32 (IEEE single precision, PyTorch's matmul "
+        "precision \"highest\") or tf32 (each operand rounded to TF32, sums in FP32: tensor "
+        "cores on a GPU, the same rounding emulated on CPU devices, which makes them no faster)");
   f.add("parallel", "dp",
         "with several devices: dp (nn.DataParallel) or ddp (DistributedDataParallel); "
         "under mpirun ddp, the default there");
@@ -322,6 +326,7 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
            f.str("threads"), "'");
     c.threads = static_cast<int>(threads);
   }
+  c.math = parse_math(f.str("math"), "--math");
   if (processes && !f.given("parallel")) f.set_default("parallel", "ddp");
   c.parallel = parse_parallel_mode(f.str("parallel"));
   c.inter = parse_inter_process(f.str("inter"));
@@ -376,7 +381,7 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
   for (const char* flag :
        {"model", "input", "batch", "steps", "epochs", "lr", "momentum", "dampening",
         "weight-decay", "nesterov", "lr-milestones", "lr-gamma", "seed", "data", "mean", "std",
-        "train-size", "test-size", "no-shuffle", "drop-last", "parallel", "reduce", "inter",
+        "train-size", "test-size", "no-shuffle", "drop-last", "math", "parallel", "reduce", "inter",
         "chunk-bytes", "edge", "textbook", "bucket-cap-mb", "check-replicas", "save-every", "init", "resume"})
     c.shared_settings.emplace_back(flag, f.str(flag));
   return c;

@@ -11,6 +11,7 @@
 #include "kernels/sgd.h"
 #include "parallel/parallel_trainer.h"
 #include "runtime/device.h"
+#include "runtime/math.h"
 #include "runtime/shape.h"
 
 namespace cudp {
@@ -46,6 +47,7 @@ struct TrainConfig {
   std::string devices_spec = "auto";
   std::vector<Device> devices;
   int threads = 1;  // per CPU device
+  Math math = Math::fp32;  // --math: GEMM and convolution (runtime/math.h)
   // Data parallelism (more than one device); see parallel/parallel_trainer.h.
   ParallelMode parallel = ParallelMode::DataParallel;
   ReduceAlgorithm reduce = ReduceAlgorithm::Tree;

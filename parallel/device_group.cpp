@@ -44,6 +44,10 @@ void DeviceGroup::join(ProcessGroup& processes) {
   for (auto& rank : ranks_) rank->seed += static_cast<uint64_t>(layout_.first());  // seed + global
 }
 
+void DeviceGroup::set_math(Math math) {
+  for (auto& r : ranks_) r->compute.set_math(math);
+}
+
 void DeviceGroup::synchronize() {
   std::exception_ptr first;
   for (auto& rank : ranks_) {

@@ -64,6 +64,9 @@ class DeviceGroup {
   bool spans_processes() const { return layout_.processes() > 1; }
   int global(int rank) const { return layout_.first() + rank; }
 
+  // The math of every rank's compute stream (GEMM and convolution; fp32 unless set).
+  void set_math(Math math);
+
   // Waits for every stream of every rank; then rethrows the first error found.
   void synchronize();
   // The same, for unwinding: waits for everything and swallows errors.

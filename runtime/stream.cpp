@@ -149,6 +149,7 @@ void Stream::release() noexcept {
 Stream::Stream(Stream&& other) noexcept
     : device_(other.device_),
       threads_(other.threads_),
+      math_(other.math_),
       cpu_(std::move(other.cpu_)),
       cuda_(std::exchange(other.cuda_, nullptr)),
       tail_(std::move(other.tail_)) {}
@@ -158,6 +159,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     release();
     device_ = other.device_;
     threads_ = other.threads_;
+    math_ = other.math_;
     cpu_ = std::move(other.cpu_);
     cuda_ = std::exchange(other.cuda_, nullptr);
     tail_ = std::move(other.tail_);

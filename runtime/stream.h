@@ -93,7 +93,9 @@ class Stream {
 
   Device device() const { return device_; }
   CudaStream cuda_stream() const { return cuda_; }  // nullptr on a CPU device
-  Context context() const { return {device_, cuda_, threads_}; }
+  Context context() const { return {device_, cuda_, threads_, math_}; }
+  // The math the contexts of this stream carry (GEMM and convolution; fp32 by default).
+  void set_math(Math math) { math_ = math; }
 
   void enqueue(std::function<void()> work);
   void record(Event& event);
@@ -109,6 +111,7 @@ class Stream {
 
   Device device_;
   int threads_ = 1;
+  Math math_ = Math::fp32;
   std::shared_ptr<detail::CpuWorker> cpu_;  // shared: events name their producer
   CudaStream cuda_ = nullptr;
   std::unique_ptr<Event> tail_;  // wait_for's event, recorded on this stream

@@ -170,16 +170,22 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
 
 void conv2d_forward(const Context& ctx, const Conv2dShape& s, const float* x, const float* w,
                     float* y) {
+  if (ctx.math == Math::tf32)
+    return conv2d_forward_tf32_version(conv2d_tf32_default_version(), ctx, s, x, w, y);
   conv2d_forward_version(conv2d_default_version(), ctx, s, x, w, y);
 }
 
 void conv2d_backward_data(const Context& ctx, const Conv2dShape& s, const float* dy, const float* w,
                           float* dx) {
+  if (ctx.math == Math::tf32)
+    return conv2d_backward_data_tf32_version(conv2d_tf32_default_version(), ctx, s, dy, w, dx);
   conv2d_backward_data_version(conv2d_default_version(), ctx, s, dy, w, dx);
 }
 
 void conv2d_backward_weight(const Context& ctx, const Conv2dShape& s, const float* x,
                             const float* dy, float* dw) {
+  if (ctx.math == Math::tf32)
+    return conv2d_backward_weight_tf32_version(conv2d_tf32_default_version(), ctx, s, x, dy, dw);
   conv2d_backward_weight_version(conv2d_default_version(), ctx, s, x, dy, dw);
 }
 

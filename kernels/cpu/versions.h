@@ -13,6 +13,8 @@
 //   maxpool2d      v1 plain, one thread; v2 threads, AVX2 for the 2x2 stride-2 window
 //   sgd            v1 plain, one thread; v2 8 lanes (AVX2) on ctx.threads shares
 //   cross_entropy  v1 only (one thread: the loss is a few thousand exps)
+//   gemm_tf32, conv2d_tf32  (the tf32 math mode, runtime/math.h; kernels/cpu/tf32.cpp)
+//                  v1 operands rounded to TF32, then the FP32 default version
 // Defaults: gemm and conv2d v3 where AVX-512F is active (see gemm_packed.h), else
 // v2; relu, bias, maxpool2d, sgd v2; cross_entropy v1. axpy and scale have one
 // plain loop each and no version entry points.
@@ -43,6 +45,13 @@ void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M,
                   int64_t K, float alpha, const float* A, const float* B, float beta, float* C);
 
 // One numbering for the three conv2d passes.
+// The tf32 math mode's versions (ctx.math == Math::tf32 runs the default one).
+int gemm_tf32_versions();
+int gemm_tf32_default_version();
+void gemm_tf32_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
+                       int64_t K, float alpha, const float* A, const float* B, float beta,
+                       float* C);
+
 int conv2d_versions();
 int conv2d_default_version();
 bool conv2d_version_available(int version);
@@ -52,6 +61,15 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
                                   const float* dy, const float* w, float* dx);
 void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2dShape& s,
                                     const float* x, const float* dy, float* dw);
+
+int conv2d_tf32_versions();
+int conv2d_tf32_default_version();
+void conv2d_forward_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                 const float* x, const float* w, float* y);
+void conv2d_backward_data_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                       const float* dy, const float* w, float* dx);
+void conv2d_backward_weight_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                         const float* x, const float* dy, float* dw);
 
 int relu_versions();
 int relu_default_version();

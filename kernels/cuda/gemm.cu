@@ -508,6 +508,9 @@ void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M,
 
 void gemm(const Context& ctx, GemmLayout layout, int64_t M, int64_t N, int64_t K, float alpha,
           const float* A, const float* B, float beta, float* C) {
+  if (ctx.math == Math::tf32)
+    return gemm_tf32_version(gemm_tf32_default_version(), ctx, layout, M, N, K, alpha, A, B, beta,
+                             C);
   gemm_version(gemm_default_version(), ctx, layout, M, N, K, alpha, A, B, beta, C);
 }
 

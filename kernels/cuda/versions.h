@@ -22,6 +22,14 @@ int gemm_default_version();
 void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
                   int64_t K, float alpha, const float* A, const float* B, float beta, float* C);
 
+// The tf32 math mode (runtime/math.h) has its own numbering and default: ctx.math == tf32
+// makes the public ops run these (gemm_tf32.cu, conv2d_tf32.cu).
+int gemm_tf32_versions();
+int gemm_tf32_default_version();
+void gemm_tf32_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
+                       int64_t K, float alpha, const float* A, const float* B, float beta,
+                       float* C);
+
 // One numbering for the three conv2d passes: v1 direct, v2 implicit GEMM.
 int conv2d_versions();
 int conv2d_default_version();
@@ -31,6 +39,15 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
                                   const float* dy, const float* w, float* dx);
 void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2dShape& s,
                                     const float* x, const float* dy, float* dw);
+
+int conv2d_tf32_versions();
+int conv2d_tf32_default_version();
+void conv2d_forward_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                 const float* x, const float* w, float* y);
+void conv2d_backward_data_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                       const float* dy, const float* w, float* dx);
+void conv2d_backward_weight_tf32_version(int version, const Context& ctx, const Conv2dShape& s,
+                                         const float* x, const float* dy, float* dw);
 
 int relu_versions();
 int relu_default_version();

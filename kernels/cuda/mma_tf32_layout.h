@@ -1,0 +1,104 @@
+// The index math of the tf32 tensor-core kernels (gemm_tf32.cu, conv2d_tf32.cu), in
+// plain functions that a CPU test (tests/kernels/mma_tf32_layout_test.cpp) runs too.
+//
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, one warp, lane = 4 * g + t
+// (g = lane / 4 the "group", t = lane % 4), register i of each fragment holding:
+//   A (16 x 8, row)  a_i = A[g + 8 * (i % 2)][t + 4 * (i / 2)]      i = 0..3
+//   B (8 x 8, col)   b_i = B[t + 4 * i][g]                          i = 0..1
+//   C (16 x 8)       c_i = C[g + 8 * (i / 2)][2 * t + i % 2]        i = 0..3
+//
+// Shared-memory tiles hold BK = 16 depth indices of BX rows (A) or columns (B). An
+// operand is stored the way global memory holds it, so that cp.async copies 16-byte
+// chunks unchanged:
+//   k-major [x][16]  (depth contiguous: A in NN/NT, B in NT; conv operands read along
+//                    the depth): chunk c = k / 4 of row x sits at chunk c ^ ((x / 2) % 4);
+//   x-major [16][BX] (x contiguous: A in TN, B in NN/TN; conv operands read along a
+//                    row or column): chunk c = x / 4 of row k sits at c ^ 2 * (k % 4).
+// Both XOR swizzles keep a 16-byte chunk whole (ldmatrix and cp.async move chunks) and
+// make the fragment reads and the chunk stores free of bank conflicts; the CPU test
+// counts the banks of every access of a warp.
+//
+// ldmatrix.x4 on a k-major tile loads a whole A fragment (or the B fragments of two n8
+// tiles) in one instruction: lane l names row l % 8 of matrix l / 8, and register j of
+// lane l receives 32-bit word l % 4 of row l / 4 of matrix j. An x-major tile would need
+// a transposed 32-bit load, which ldmatrix (16-bit .trans) has not, so those fragments
+// are read with one 32-bit load per register.
+#pragma once
+
+#if defined(__CUDACC__)
+#define CUDP_MMA_HD __host__ __device__ __forceinline__
+#else
+#define CUDP_MMA_HD inline
+#endif
+
+namespace cudp::mma_tf32 {
+
+constexpr int kBK = 16;  // depth of a shared-memory tile: two k8 steps
+
+struct Coord {  // a fragment register's element: (row, column) of A, C; (k, n) of B
+  int row, col;
+};
+struct XK {  // an operand element: x a row of A or a column of B, k the depth
+  int x, k;
+};
+
+CUDP_MMA_HD Coord a_fragment(int lane, int i) {
+  return {lane / 4 + 8 * (i % 2), lane % 4 + 4 * (i / 2)};
+}
+// (k, n) of register i
+CUDP_MMA_HD Coord b_fragment(int lane, int i) { return {lane % 4 + 4 * i, lane / 4}; }
+CUDP_MMA_HD Coord c_fragment(int lane, int i) {
+  return {lane / 4 + 8 * (i / 2), 2 * (lane % 4) + i % 2};
+}
+
+// Float offset of element (x, k) in a k-major [x][16] tile.
+CUDP_MMA_HD int kmajor_offset(int x, int k) {
+  return x * kBK + (((k / 4) ^ ((x / 2) % 4)) * 4) + k % 4;
+}
+// Float offset of element (x, k) in an x-major [16][bx] tile (bx a multiple of 32).
+CUDP_MMA_HD int xmajor_offset(int bx, int x, int k) {
+  return k * bx + (((x / 4) ^ (2 * (k % 4))) * 4) + x % 4;
+}
+
+// ldmatrix.x4 row address of `lane` when the four matrices are A's 16 x 8 fragment at
+// (x0, k0) of a k-major tile: matrix j covers rows x0 + 8 * (j % 2), depths k0 + 4 * (j / 2).
+CUDP_MMA_HD XK ldmatrix_a_row(int lane, int x0, int k0) {
+  const int j = lane / 8, r = lane % 8;
+  return {x0 + r + 8 * (j % 2), k0 + 4 * (j / 2)};
+}
+// ... and when they are the B fragments of n8 tiles x0 and x0 + 8: matrix j covers
+// columns x0 + 8 * (j / 2), depths k0 + 4 * (j % 2) (registers b0, b1 of tile 0, then of 1).
+CUDP_MMA_HD XK ldmatrix_b_row(int lane, int x0, int k0) {
+  const int j = lane / 8, r = lane % 8;
+  return {x0 + r + 8 * (j / 2), k0 + 4 * (j % 2)};
+}
+
+// Block tiles: BM x BN outputs, 8 warps as 2 (rows) x 4 (columns), each warp MT m16 tiles
+// by NT n8 tiles: BM = 2 * 16 * MT, BN = 4 * 8 * NT.
+constexpr int kThreads = 256;
+CUDP_MMA_HD int warp_row0(int warp, int mt) { return (warp / 4) * 16 * mt; }
+CUDP_MMA_HD int warp_col0(int warp, int nt) { return (warp % 4) * 8 * nt; }
+
+// The tile loaders: copy `it` of thread `tid` moves element(s) starting at (x, k).
+// 16-byte copies of a k-major tile: chunk v = it * 256 + tid is row v / 4, depth 4 * (v % 4).
+CUDP_MMA_HD XK kmajor_chunk(int tid, int it) {
+  const int v = it * kThreads + tid;
+  return {v / 4, 4 * (v % 4)};
+}
+// 16-byte copies of an x-major tile of bx: chunk v is depth v / (bx / 4), x 4 * (v % (bx / 4)).
+CUDP_MMA_HD XK xmajor_chunk(int bx, int tid, int it) {
+  const int v = it * kThreads + tid;
+  return {4 * (v % (bx / 4)), v / (bx / 4)};
+}
+// 4-byte copies (an operand whose 16-byte chunks may straddle its edge or be misaligned,
+// and every gathered conv operand): consecutive threads along the contiguous direction.
+CUDP_MMA_HD XK kmajor_element(int tid, int it) {
+  const int e = it * kThreads + tid;
+  return {e / kBK, e % kBK};
+}
+CUDP_MMA_HD XK xmajor_element(int bx, int tid, int it) {
+  const int e = it * kThreads + tid;
+  return {e % bx, e / bx};
+}
+
+}  // namespace cudp::mma_tf32

@@ -1,0 +1,18 @@
+// The second pass of a split-K kernel (the tf32 GEMM and convolution): the splits'
+// partial sums added in split order, so the result is the same from run to run (no
+// atomics), then C = alpha * sum + beta * C with beta == 0 never reading C.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "runtime/context.h"
+
+namespace cudp::cuda_detail {
+
+// partial holds `splits` blocks of `count` floats; queues the reduction on `stream`.
+void reduce_splits(const Context& ctx, cudaStream_t stream, const float* partial, int splits,
+                   int64_t count, float alpha, float beta, float* C);
+
+}  // namespace cudp::cuda_detail

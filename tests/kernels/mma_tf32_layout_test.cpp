@@ -1,0 +1,289 @@
+// The index math of the tf32 tensor-core kernels, run on the CPU
+// (kernels/cuda/mma_tf32_layout.h): fragment maps, the XOR swizzles, ldmatrix row
+// addresses, tile loaders and the epilogue, and a warp's mma.sync emulated from them.
+// No GPU here: what the hardware does is written down from the PTX ISA (the fragment
+// tables of mma.m16n8k8 .tf32 and ldmatrix's register semantics) and emulated, so a
+// wrong index fails on every CI run instead of on the next lent GPU.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "kernels/cuda/mma_tf32_layout.h"
+
+namespace cudp::mma_tf32 {
+namespace {
+
+constexpr int kBanks = 32;
+
+TEST(MmaTf32Layout, FragmentsCoverTheirTilesOnce) {
+  std::vector<int> a(16 * 8), b(8 * 8), c(16 * 8);
+  for (int lane = 0; lane < 32; ++lane) {
+    for (int i = 0; i < 4; ++i) ++a[a_fragment(lane, i).row * 8 + a_fragment(lane, i).col];
+    for (int i = 0; i < 2; ++i) ++b[b_fragment(lane, i).row * 8 + b_fragment(lane, i).col];
+    for (int i = 0; i < 4; ++i) ++c[c_fragment(lane, i).row * 8 + c_fragment(lane, i).col];
+  }
+  for (int n : a) EXPECT_EQ(n, 1);
+  for (int n : b) EXPECT_EQ(n, 1);
+  for (int n : c) EXPECT_EQ(n, 1);
+  // The PTX table, spot-checked: lane 5 is group 1, thread 1.
+  EXPECT_EQ(a_fragment(5, 3).row, 9);
+  EXPECT_EQ(a_fragment(5, 3).col, 5);
+  EXPECT_EQ(b_fragment(5, 1).row, 5);
+  EXPECT_EQ(b_fragment(5, 1).col, 1);
+  EXPECT_EQ(c_fragment(5, 3).row, 9);
+  EXPECT_EQ(c_fragment(5, 3).col, 3);
+}
+
+// offset(x, k) must be a bijection onto [0, bx * 16) that keeps each 16-byte chunk whole.
+template <class Offset>
+void expect_swizzle_bijective_and_chunked(int bx, Offset offset) {
+  std::vector<int> hits(static_cast<size_t>(bx) * kBK);
+  for (int x = 0; x < bx; ++x)
+    for (int k = 0; k < kBK; ++k) {
+      const int o = offset(x, k);
+      ASSERT_GE(o, 0);
+      ASSERT_LT(o, bx * kBK);
+      ++hits[static_cast<size_t>(o)];
+    }
+  for (int h : hits) EXPECT_EQ(h, 1);
+}
+
+TEST(MmaTf32Layout, SwizzlesAreBijectionsThatKeepChunksWhole) {
+  for (int bx : {64, 128}) {
+    expect_swizzle_bijective_and_chunked(bx, [](int x, int k) { return kmajor_offset(x, k); });
+    expect_swizzle_bijective_and_chunked(bx,
+                                         [bx](int x, int k) { return xmajor_offset(bx, x, k); });
+    for (int x = 0; x < bx; ++x)
+      for (int k = 0; k < kBK; k += 4) {
+        EXPECT_EQ(kmajor_offset(x, k) % 4, 0);
+        for (int j = 1; j < 4; ++j) EXPECT_EQ(kmajor_offset(x, k + j), kmajor_offset(x, k) + j);
+      }
+    for (int k = 0; k < kBK; ++k)
+      for (int x = 0; x < bx; x += 4) {
+        EXPECT_EQ(xmajor_offset(bx, x, k) % 4, 0);
+        for (int j = 1; j < 4; ++j)
+          EXPECT_EQ(xmajor_offset(bx, x + j, k), xmajor_offset(bx, x, k) + j);
+      }
+  }
+}
+
+// The 32 four-byte accesses of one warp instruction (or of one 128-byte phase) hit 32
+// different banks.
+void expect_conflict_free(const std::vector<int>& offsets, const std::string& what) {
+  ASSERT_EQ(offsets.size(), 32u) << what;
+  std::set<int> banks;
+  for (int o : offsets) banks.insert(o % kBanks);
+  EXPECT_EQ(banks.size(), 32u) << what << ": a bank conflict";
+}
+
+TEST(MmaTf32Layout, FragmentReadsAreFreeOfBankConflicts) {
+  for (int bx : {64, 128})
+    for (int x0 = 0; x0 < bx; x0 += 8)  // any m16 / n8 tile origin a warp may have
+      for (int k0 : {0, 8}) {
+        // ldmatrix: each matrix is one phase of 8 rows x 16 bytes.
+        for (int j = 0; j < 4; ++j) {
+          std::vector<int> a, b;
+          for (int r = 0; r < 8; ++r) {
+            const XK pa = ldmatrix_a_row(8 * j + r, x0 & ~15, k0);
+            const XK pb = ldmatrix_b_row(8 * j + r, x0 & ~15, k0);
+            for (int w = 0; w < 4; ++w) {
+              a.push_back(kmajor_offset(pa.x, pa.k) + w);
+              b.push_back(kmajor_offset(pb.x, pb.k) + w);
+            }
+          }
+          expect_conflict_free(a, "ldmatrix A matrix " + std::to_string(j));
+          expect_conflict_free(b, "ldmatrix B matrix " + std::to_string(j));
+        }
+        // x-major tiles: one 32-bit load per register.
+        for (int i = 0; i < 4; ++i) {
+          std::vector<int> o;
+          for (int lane = 0; lane < 32; ++lane) {
+            const Coord c = a_fragment(lane, i);
+            o.push_back(xmajor_offset(bx, (x0 & ~15) + c.row, k0 + c.col));
+          }
+          expect_conflict_free(o, "x-major A register " + std::to_string(i));
+        }
+        for (int i = 0; i < 2; ++i) {
+          std::vector<int> o;
+          for (int lane = 0; lane < 32; ++lane) {
+            const Coord c = b_fragment(lane, i);
+            o.push_back(xmajor_offset(bx, x0 + c.col, k0 + c.row));
+          }
+          expect_conflict_free(o, "x-major B register " + std::to_string(i));
+        }
+      }
+}
+
+TEST(MmaTf32Layout, TileStoresAreFreeOfBankConflicts) {
+  for (int bx : {64, 128})
+    for (int warp = 0; warp < kThreads / 32; ++warp)
+      for (int it = 0; it < bx * kBK / kThreads; ++it) {
+        // 4-byte copies: the warp's 32 stores at once.
+        std::vector<int> k4, x4;
+        for (int lane = 0; lane < 32; ++lane) {
+          const XK ek = kmajor_element(32 * warp + lane, it);
+          const XK ex = xmajor_element(bx, 32 * warp + lane, it);
+          k4.push_back(kmajor_offset(ek.x, ek.k));
+          x4.push_back(xmajor_offset(bx, ex.x, ex.k));
+        }
+        expect_conflict_free(k4, "4-byte k-major store");
+        expect_conflict_free(x4, "4-byte x-major store");
+        // 16-byte copies: 8 threads (128 bytes) per phase.
+        if (it >= bx * kBK / 4 / kThreads) continue;
+        for (int phase = 0; phase < 4; ++phase) {
+          std::vector<int> k16, x16;
+          for (int t = 0; t < 8; ++t) {
+            const int tid = 32 * warp + 8 * phase + t;
+            const XK ek = kmajor_chunk(tid, it);
+            const XK ex = xmajor_chunk(bx, tid, it);
+            for (int w = 0; w < 4; ++w) {
+              k16.push_back(kmajor_offset(ek.x, ek.k) + w);
+              x16.push_back(xmajor_offset(bx, ex.x, ex.k) + w);
+            }
+          }
+          expect_conflict_free(k16, "16-byte k-major store");
+          expect_conflict_free(x16, "16-byte x-major store");
+        }
+      }
+}
+
+TEST(MmaTf32Layout, LoadersCoverEveryTileElementOnce) {
+  for (int bx : {64, 128}) {
+    std::vector<int> k16(bx * kBK), x16(bx * kBK), k4(bx * kBK), x4(bx * kBK);
+    for (int tid = 0; tid < kThreads; ++tid) {
+      for (int it = 0; it < bx * kBK / 4 / kThreads; ++it) {
+        const XK ek = kmajor_chunk(tid, it), ex = xmajor_chunk(bx, tid, it);
+        for (int w = 0; w < 4; ++w) {
+          ++k16[static_cast<size_t>(ek.x * kBK + ek.k + w)];
+          ++x16[static_cast<size_t>((ex.x + w) * kBK + ex.k)];
+        }
+      }
+      for (int it = 0; it < bx * kBK / kThreads; ++it) {
+        const XK ek = kmajor_element(tid, it), ex = xmajor_element(bx, tid, it);
+        ++k4[static_cast<size_t>(ek.x * kBK + ek.k)];
+        ++x4[static_cast<size_t>(ex.x * kBK + ex.k)];
+      }
+    }
+    for (auto* v : {&k16, &x16, &k4, &x4})
+      for (int h : *v) EXPECT_EQ(h, 1) << "tile of " << bx;
+  }
+}
+
+// One block's stage emulated warp by warp: tiles stored through the swizzles as the
+// loaders place them, fragments read as warp_mma_stage reads them (ldmatrix emulated
+// from its register semantics), the mma summed exactly in integers, and the C fragments
+// mapped back through the epilogue's coordinates. Every output of the block must equal
+// the integer product of the tiles, and be produced exactly once.
+template <int MT, int NT>
+void emulate_block(bool a_kmajor, bool b_kmajor) {
+  constexpr int BM = 2 * 16 * MT, BN = 4 * 8 * NT;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(-8, 8);
+  std::vector<int> A(BM * kBK), B(kBK * BN);  // A[m][k], B[k][n]
+  for (int& v : A) v = small(rng);
+  for (int& v : B) v = small(rng);
+  std::vector<int> As(BM * kBK), Bs(BN * kBK);  // shared memory
+  for (int m = 0; m < BM; ++m)
+    for (int k = 0; k < kBK; ++k)
+      As[a_kmajor ? kmajor_offset(m, k) : xmajor_offset(BM, m, k)] = A[m * kBK + k];
+  for (int n = 0; n < BN; ++n)
+    for (int k = 0; k < kBK; ++k)
+      Bs[b_kmajor ? kmajor_offset(n, k) : xmajor_offset(BN, n, k)] = B[k * BN + n];
+
+  // ldmatrix.x4: register j of lane l = word l % 4 of the row that lane 8 j + l / 4 named.
+  auto ldmatrix = [](const std::vector<int>& s, const std::vector<int>& row_offset, int lane,
+                     int j) { return s[static_cast<size_t>(row_offset[8 * j + lane / 4] + lane % 4)]; };
+
+  std::vector<int64_t> out(BM * BN);
+  std::vector<int> written(BM * BN);
+  for (int warp = 0; warp < kThreads / 32; ++warp) {
+    const int wm = warp_row0(warp, MT), wn = warp_col0(warp, NT);
+    std::vector<int64_t> acc(MT * NT * 32 * 4);
+    for (int k0 = 0; k0 < kBK; k0 += 8) {
+      std::vector<int> a(MT * 32 * 4), b(NT * 32 * 2);  // [tile][lane][register]
+      for (int mi = 0; mi < MT; ++mi) {
+        std::vector<int> rows(32);
+        for (int lane = 0; lane < 32; ++lane) {
+          const XK p = ldmatrix_a_row(lane, wm + 16 * mi, k0);
+          rows[lane] = kmajor_offset(p.x, p.k);
+        }
+        for (int lane = 0; lane < 32; ++lane)
+          for (int i = 0; i < 4; ++i) {
+            const Coord c = a_fragment(lane, i);
+            a[(mi * 32 + lane) * 4 + i] =
+                a_kmajor ? ldmatrix(As, rows, lane, i)
+                         : As[xmajor_offset(BM, wm + 16 * mi + c.row, k0 + c.col)];
+          }
+      }
+      for (int ni = 0; ni < NT; ni += 2) {
+        std::vector<int> rows(32);
+        for (int lane = 0; lane < 32; ++lane) {
+          const XK p = ldmatrix_b_row(lane, wn + 8 * ni, k0);
+          rows[lane] = kmajor_offset(p.x, p.k);
+        }
+        for (int lane = 0; lane < 32; ++lane)
+          for (int h = 0; h < 2; ++h)
+            for (int i = 0; i < 2; ++i) {
+              const Coord c = b_fragment(lane, i);
+              b[((ni + h) * 32 + lane) * 2 + i] =
+                  b_kmajor ? ldmatrix(Bs, rows, lane, 2 * h + i)
+                           : Bs[xmajor_offset(BN, wn + 8 * (ni + h) + c.col, k0 + c.row)];
+            }
+      }
+      // mma.sync: rebuild each operand tile from the warp's registers by the PTX tables.
+      for (int mi = 0; mi < MT; ++mi)
+        for (int ni = 0; ni < NT; ++ni) {
+          int at[16][8], bt[8][8];
+          for (int lane = 0; lane < 32; ++lane) {
+            for (int i = 0; i < 4; ++i) {
+              const Coord c = a_fragment(lane, i);
+              at[c.row][c.col] = a[(mi * 32 + lane) * 4 + i];
+            }
+            for (int i = 0; i < 2; ++i) {
+              const Coord c = b_fragment(lane, i);
+              bt[c.row][c.col] = b[(ni * 32 + lane) * 2 + i];
+            }
+          }
+          for (int lane = 0; lane < 32; ++lane)
+            for (int i = 0; i < 4; ++i) {
+              const Coord c = c_fragment(lane, i);
+              int64_t sum = 0;
+              for (int k = 0; k < 8; ++k) sum += at[c.row][k] * bt[k][c.col];
+              acc[((mi * NT + ni) * 32 + lane) * 4 + i] += sum;
+            }
+        }
+    }
+    for (int mi = 0; mi < MT; ++mi)
+      for (int ni = 0; ni < NT; ++ni)
+        for (int lane = 0; lane < 32; ++lane)
+          for (int i = 0; i < 4; ++i) {
+            const Coord c = c_fragment(lane, i);
+            const int row = wm + 16 * mi + c.row, col = wn + 8 * ni + c.col;
+            out[row * BN + col] = acc[((mi * NT + ni) * 32 + lane) * 4 + i];
+            ++written[row * BN + col];
+          }
+  }
+  for (int m = 0; m < BM; ++m)
+    for (int n = 0; n < BN; ++n) {
+      int64_t want = 0;
+      for (int k = 0; k < kBK; ++k) want += A[m * kBK + k] * B[k * BN + n];
+      ASSERT_EQ(written[m * BN + n], 1) << "output (" << m << ", " << n << ")";
+      ASSERT_EQ(out[m * BN + n], want) << "output (" << m << ", " << n << "), A "
+                                       << (a_kmajor ? "k" : "x") << "-major, B "
+                                       << (b_kmajor ? "k" : "x") << "-major";
+    }
+}
+
+TEST(MmaTf32Layout, EmulatedWarpMmaGivesTheTileProduct) {
+  for (bool ak : {true, false})
+    for (bool bk : {true, false}) {
+      emulate_block<4, 4>(ak, bk);  // the GEMM's 128 x 128
+      emulate_block<2, 4>(ak, bk);  // the convolution's 64 x 128
+    }
+}
+
+}  // namespace
+}  // namespace cudp::mma_tf32
