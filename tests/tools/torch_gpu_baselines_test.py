@@ -18,6 +18,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SCRIPT = os.path.join(ROOT, "bench", "baselines", "torch_gpu_baselines.py")
 sys.path.insert(0, os.path.join(ROOT, "bench", "baselines"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import gpu_report  # noqa: E402
 import torch_gpu_baselines as tb  # noqa: E402
 
 
@@ -78,6 +80,16 @@ class Names(unittest.TestCase):
         self.assertIn(("NN", 4096, 4096, 4096), tb.MATMUL_SHAPES)
         self.assertIn(("NN", 8192, 8192, 8192), tb.MATMUL_SHAPES)
         self.assertEqual(tb.MATHS, ("fp32", "tf32"))
+
+    def test_every_goal_baseline_is_a_name_the_script_writes(self):
+        written = {tb.matmul_name(math, *shape) for shape in tb.MATMUL_SHAPES for math in tb.MATHS}
+        written |= {tb.cudnn_conv_name(p, math, tb.conv_name(*shape)) for shape in tb.CONV_SHAPES
+                    for p in tb.CONV_PASSES for math in tb.MATHS}
+        written |= {tb.train_step_name(graph, math) for graph in (False, True) for math in tb.MATHS}
+        for goal in gpu_report.GOALS:
+            base = goal[4]
+            if base and base.startswith(("matmul_", "cudnn_", "torch_train_step")):
+                self.assertIn(base, written, goal[0])
 
 
 class Math(unittest.TestCase):
