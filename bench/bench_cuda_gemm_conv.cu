@@ -1,8 +1,10 @@
 // GEMM and conv2d benchmarks of bench_kernels_cuda (see bench_kernels_cuda.cu
 // for how to run them and what the names and counters mean).
 //
-// GEMM: every version and layout at 1024^3, NN at the goal's 4096^3, and the
-// seed-pool head's three GEMMs at batch 32. conv2d: every version of the three
+// GEMM: every version and layout at 1024^3, NN at the goal's 4096^3, the
+// default version alone at NN 8192^3 (the 90%-of-cuBLAS goal's second shape;
+// v1 would take seconds per call there), and the seed-pool head's three GEMMs
+// at batch 32. conv2d: every version of the three
 // passes at the goal's shape (N=128, C=K=64, 32x32, 3x3, pad 1) and at
 // seed-pool's conv1/conv2 at batch 32. Each version is checked against the CPU
 // twin on small odd shapes (conv: also stride 2), then on the timed shape by
@@ -188,6 +190,11 @@ void register_gemm_conv(int only_version) {
                     v == cuda::gemm_default_version(),
                     [=](benchmark::State& st) { bench_gemm(st, v, g.layout, g.M, g.N, g.K); });
     }
+  for (int v : versions(cuda::gemm_versions()))
+    if (v == cuda::gemm_default_version())
+      add_benchmark(version_name("gemm_NN", v) + "8192x8192x8192", true, [=](benchmark::State& st) {
+        bench_gemm(st, v, GemmLayout::NN, 8192, 8192, 8192);
+      });
   // The goal's shape, then seed-pool's two convolutions at batch 32.
   for (const Conv2dShape& s :
        {conv_shape(128, 64, 32, 64), conv_shape(32, 3, 32, 64), conv_shape(32, 64, 16, 64)})

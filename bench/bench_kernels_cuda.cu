@@ -14,7 +14,10 @@
 // BM_conv2d_forward/v:2/N128_C64_32x32_K64_R3_pad1. The default version of each
 // op carries the label "default". Counters (from the median iteration, see
 // bench/cuda_bench.cuh): GFLOP/s for GEMM and conv (2*M*N*K, 2*N*K*P*Q*C*R*S),
-// GB/s for the rest, counting the fewest bytes each must move (noted per op).
+// GB/s for the rest, counting the fewest bytes each must move (noted per op);
+// pct_peak beside GFLOP/s: the row's share of the card's peak, TF32 for names
+// containing "tf32", FP32 otherwise (bench/gpu_peak.h; the SM count, max SM
+// clock and both peaks are in the JSON's context).
 //
 // Validate before timing: every (op, version) is checked against its CPU twin
 // on small odd shapes, then on the timed shape itself by sampled elements
@@ -489,6 +492,15 @@ int main(int argc, char** argv) {
       benchmark::AddCustomContext("gpu_l2_bytes", std::to_string(prop.l2CacheSize));
       benchmark::AddCustomContext("l2_flush_bytes",
                                   std::to_string(cudp::bench::gpu().flush_bytes()));
+      using cudp::bench::PeakMath;
+      benchmark::AddCustomContext("gpu_sms", std::to_string(prop.multiProcessorCount));
+      benchmark::AddCustomContext(
+          "gpu_clock", "cudaDevAttrClockRate (max SM clock) " +
+                           std::to_string(cudp::bench::gpu().clock_khz() / 1000) + " MHz");
+      benchmark::AddCustomContext("peak_gflops_fp32",
+                                  std::to_string(cudp::bench::gpu().peak_gflops(PeakMath::Fp32)));
+      benchmark::AddCustomContext("peak_gflops_tf32",
+                                  std::to_string(cudp::bench::gpu().peak_gflops(PeakMath::Tf32)));
     }
     benchmark::RunSpecifiedBenchmarks();
   } catch (const std::exception& e) {

@@ -6,7 +6,11 @@
 // previous iteration's data from L2 (not timed); CUDA events around the work;
 // Google Benchmark gets each iteration's event time (UseManualTime). The
 // counters GFLOP/s and GB/s are computed from the MEDIAN iteration, which
-// `median_ms` reports; Google Benchmark's own time column is the mean.
+// `median_ms` reports; Google Benchmark's own time column is the mean. A row
+// with GFLOP/s also gets pct_peak, its share of the card's peak (bench/gpu_peak.h:
+// SMs x flop per SM per clock x max SM clock), TF32 when the registered name
+// contains "tf32", FP32 otherwise; the names come from add_benchmark, so a new
+// benchmark needs nothing more than its name.
 //
 // Device memory is cached by (seed or tag, size) for the whole run, so that
 // Google Benchmark's repeated calls of one benchmark do not reallocate or
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/gpu_peak.h"
 #include "runtime/cuda/check.h"
 #include "runtime/memory.h"
 
@@ -51,6 +56,8 @@ class Gpu {
   Gpu() {
     CUDP_CUDA_CHECK(cudaSetDevice(0));
     CUDP_CUDA_CHECK(cudaGetDeviceProperties(&prop_, 0));
+    // The max SM clock in kHz (cudaDeviceProp::clockRate is gone in CUDA 13).
+    CUDP_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz_, cudaDevAttrClockRate, 0));
     CUDP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDP_CUDA_CHECK(cudaEventCreate(&start_));
     CUDP_CUDA_CHECK(cudaEventCreate(&stop_));
@@ -73,6 +80,12 @@ class Gpu {
   cudaStream_t stream() const { return stream_; }
   const cudaDeviceProp& prop() const { return prop_; }
   size_t flush_bytes() const { return flush_bytes_; }
+  int clock_khz() const { return clock_khz_; }
+  // The card's peak in GFLOP/s for `math`; 0 on an architecture gpu_peak.h does not know.
+  double peak_gflops(PeakMath math) const {
+    return cudp::bench::peak_gflops(prop_.multiProcessorCount, clock_khz_, prop_.major, prop_.minor,
+                                    math);
+  }
 
   void sync() { CUDP_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
@@ -138,6 +151,7 @@ class Gpu {
   }
 
   cudaDeviceProp prop_{};
+  int clock_khz_ = 0;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
   void* flush_ = nullptr;
@@ -239,6 +253,13 @@ struct Work {
   bool flush_l2 = true;
 };
 
+// The name add_benchmark registered for the benchmark running now: time_gpu
+// reads it to pick the peak (TF32 for names containing "tf32").
+inline std::string& running_benchmark_name() {
+  static std::string name;
+  return name;
+}
+
 // The timed loop: one untimed warm-up run, then one event-timed run per iteration.
 inline void time_gpu(benchmark::State& state, const std::function<void()>& run, Work work) {
   Gpu& g = gpu();
@@ -255,7 +276,12 @@ inline void time_gpu(benchmark::State& state, const std::function<void()>& run, 
   const size_t h = ms.size() / 2;
   const double median = ms.size() % 2 ? ms[h] : 0.5 * (ms[h - 1] + ms[h]);
   state.counters["median_ms"] = median;
-  if (work.flops > 0) state.counters["GFLOP/s"] = work.flops / (median * 1e-3) * 1e-9;
+  if (work.flops > 0) {
+    const double gflops = work.flops / (median * 1e-3) * 1e-9;
+    state.counters["GFLOP/s"] = gflops;
+    const double peak = g.peak_gflops(peak_math_of(running_benchmark_name()));
+    if (peak > 0) state.counters["pct_peak"] = percent_of_peak(gflops, peak);
+  }
   if (work.bytes > 0) state.counters["GB/s"] = work.bytes / (median * 1e-3) * 1e-9;
 }
 
@@ -264,7 +290,8 @@ inline void time_gpu(benchmark::State& state, const std::function<void()>& run, 
 inline void add_benchmark(const std::string& name, bool is_default,
                           std::function<void(benchmark::State&)> body) {
   benchmark::RegisterBenchmark(name.c_str(),
-                               [body, is_default](benchmark::State& state) {
+                               [name, body, is_default](benchmark::State& state) {
+                                 running_benchmark_name() = name;
                                  try {
                                    if (is_default) state.SetLabel("default");
                                    body(state);

@@ -33,12 +33,29 @@ import tempfile
 CONV_GOAL_SHAPE = "N128_C64_32x32_K64_R3_pad1"
 COPY = ("copy_float4", "256MiB")
 
-# (goal text, our op, version ("default" = the op's default), shape, baseline, kind, target)
+# (goal text, our op, version, shape, baseline, kind, target)
+# version: a number, None (an unversioned benchmark), or "default": the row that
+# bench_kernels_cuda labels "default" (add_benchmark's is_default, v ==
+# cuda::<op>_default_version(); the TF32 ops' rows must pass
+# cuda::gemm_tf32_default_version() and cuda::conv2d_tf32_default_version()).
+# Where no row of the op carries the label the newest version stands in, and
+# the goals table says so.
 # kind "rate": ours / baseline on the metric; "speedup": baseline time / our time;
 # "of_copy": our GB/s / the float4 copy kernel's GB/s in the same run.
+# Math: FP32 rows against FP32 baselines (TF32 off for cuBLAS and cuDNN), rows
+# named *tf32* against TF32 baselines; the graphed step (BM_train_step_graph) is
+# FP32, against PyTorch's FP32 eager and FP32 CUDA-graph steps.
 GOALS = [
     ("GEMM v4 >= 85% of cuBLAS SGEMM at 4096^3", "gemm_NN", "4", "4096x4096x4096",
      "matmul_fp32_NN/4096x4096x4096", "rate", 0.85),
+    ("FP32 GEMM >= 90% of cuBLAS SGEMM at 4096^3", "gemm_NN", "default", "4096x4096x4096",
+     "matmul_fp32_NN/4096x4096x4096", "rate", 0.90),
+    ("FP32 GEMM >= 90% of cuBLAS SGEMM at 8192^3", "gemm_NN", "default", "8192x8192x8192",
+     "matmul_fp32_NN/8192x8192x8192", "rate", 0.90),
+    ("TF32 GEMM >= 70% of cuBLAS TF32 at 4096^3", "gemm_tf32_NN", "default", "4096x4096x4096",
+     "matmul_tf32_NN/4096x4096x4096", "rate", 0.70),
+    ("TF32 conv forward >= 70% of cuDNN TF32", "conv2d_tf32_forward", "default", CONV_GOAL_SHAPE,
+     "cudnn_conv2d_forward_tf32/" + CONV_GOAL_SHAPE, "rate", 0.70),
     ("conv2d forward >= 70% of cuDNN (FP32)", "conv2d_forward", "default", CONV_GOAL_SHAPE,
      "cudnn_conv2d_forward_fp32/" + CONV_GOAL_SHAPE, "rate", 0.70),
     ("conv2d backward-data >= 65% of cuDNN (FP32)", "conv2d_backward_data", "default", CONV_GOAL_SHAPE,
@@ -58,6 +75,10 @@ GOALS = [
      "torch_sgd_foreach_momentum/67108864", "speedup", 1.5),
     ("seed-pool training step, batch 32 >= 2x faster than PyTorch eager", "train_step", None,
      "seed_pool/batch:32", "torch_train_step_seed_pool/batch:32", "speedup", 2.0),
+    ("seed-pool graph step, batch 32 >= 5x faster than PyTorch eager", "train_step_graph", None,
+     "seed_pool/batch:32", "torch_train_step_seed_pool/batch:32", "speedup", 5.0),
+    ("seed-pool graph step, batch 32 >= 1.5x faster than PyTorch CUDA graphs", "train_step_graph", None,
+     "seed_pool/batch:32", "torch_train_step_graph_seed_pool/batch:32", "speedup", 1.5),
 ]
 
 
@@ -345,10 +366,15 @@ def compare(row, base, kind, copy_row):
 
 
 def baseline_for(row):
-    """(baseline name or None, kind) pairing any benchmark row with what it is compared to."""
+    """(baseline name or None, kind) pairing any benchmark row with what it is compared to:
+    FP32 rows with FP32 baselines, gemm_tf32_* and conv2d_tf32_* with TF32 ones."""
     op, shape = row["op"], row["shape"]
+    if op.startswith("gemm_tf32_"):
+        return f"matmul_tf32_{op[len('gemm_tf32_'):]}/{shape}", "rate"
     if op.startswith("gemm_"):
         return f"matmul_fp32_{op[5:]}/{shape}", "rate"
+    if op.startswith("conv2d_tf32_"):
+        return f"cudnn_conv2d_{op[len('conv2d_tf32_'):]}_tf32/{shape}", "rate"
     if op.startswith("conv2d_"):
         return f"cudnn_{op}_fp32/{shape}", "rate"
     if op == "copy_float4":
@@ -357,18 +383,30 @@ def baseline_for(row):
         return f"torch_cross_entropy_fwd_bwd/{shape}", "speedup"
     if op == "train_step":
         return "torch_train_step_seed_pool/batch:32", "speedup"
+    if op == "train_step_graph":
+        return "torch_train_step_graph_seed_pool/batch:32", "speedup"
     return None, "of_copy"
 
 
-def goals_for(row, kind):
-    """The goals on this row's op and shape whose version this row is: [(text, target, same kind)]."""
+def goals_for(row):
+    """The goals on this row's op and shape whose version this row is: [(text, baseline, kind, target)]."""
     found = []
-    for text, op, version, shape, _, goal_kind, target in GOALS:
+    for text, op, version, shape, base_name, goal_kind, target in GOALS:
         if op != row["op"] or shape != row["shape"]:
             continue
         if version is None or version == row["version"] or (version == "default" and row.get("label") == "default"):
-            found.append((text, target, goal_kind == kind))
+            found.append((text, base_name, goal_kind, target))
     return found
+
+
+def verdict_of(ratio, target):
+    return "unmeasured" if ratio is None else ("met" if ratio >= target else "MISSED")
+
+
+def pct_peak(row):
+    """The benchmark's pct_peak counter (bench/gpu_peak.h), as text; "-" without one."""
+    value = row.get("pct_peak")
+    return "-" if value is None or row.get("error_occurred") else f"{value:.1f}%"
 
 
 def bench_section(bench, baselines, copy_row):
@@ -379,10 +417,10 @@ def bench_section(bench, baselines, copy_row):
         base = baselines.get(base_name) if base_name else None
         ratio, ours, theirs, reason = compare(row, base, kind, copy_row)
         goals, verdicts = [], []
-        for text, target, same_kind in goals_for(row, kind):
+        for text, goal_base, goal_kind, target in goals_for(row):  # each goal against its own baseline
             goals.append(text)
-            if same_kind:
-                verdicts.append("unmeasured" if ratio is None else ("met" if ratio >= target else "MISSED"))
+            goal_ratio = compare(row, baselines.get(goal_base) if goal_base else None, goal_kind, copy_row)[0]
+            verdicts.append(verdict_of(goal_ratio, target))
         if ratio is None:
             ratio_text = reason
         else:
@@ -392,9 +430,10 @@ def bench_section(bench, baselines, copy_row):
         baseline_text = base_name or "BM_copy_float4 (the ceiling)"
         if theirs != "-":
             baseline_text += f": {theirs}"
-        rows.append([name, row.get("label", ""), ours, fmt(row.get("median_ms")), baseline_text, ratio_text,
-                     "; ".join(goals), ", ".join(verdicts)])
-    return table(["benchmark", "label", "ours", "median ms", "baseline", "ratio", "goal", "verdict"], rows)
+        rows.append([name, row.get("label", ""), ours, pct_peak(row), fmt(row.get("median_ms")), baseline_text,
+                     ratio_text, "; ".join(goals), ", ".join(verdicts)])
+    return table(["benchmark", "label", "ours", "% peak", "median ms", "baseline", "ratio", "goal", "verdict"],
+                 rows)
 
 
 def goals_section(bench, baselines, copy_row, bench_err, base_err):
@@ -416,6 +455,8 @@ def goals_section(bench, baselines, copy_row, bench_err, base_err):
         shown = "-" if ratio is None else (f"{ratio:.2f}x" if kind == "speedup" else f"{100 * ratio:.1f}%")
         target_text = f">= {target}x" if kind == "speedup" else f">= {100 * target:.0f}%"
         label = f"{row['name']}" if row else f"{op} {shape}"
+        if row and version == "default" and row.get("label") != "default":
+            label += " (no row labelled default: the newest version stands in)"
         rows.append([text, label, ours, theirs, shown, target_text, verdict])
     summary = f"goals: {met} met, {missed} missed, {unmeasured} unmeasured (of {len(GOALS)})"
     return table(["goal", "benchmark", "ours", "baseline", "ratio", "target", "verdict"], rows), summary
@@ -504,7 +545,9 @@ def build_report(args):
              f"- PyTorch baselines: none ({base_err}; phase: {phase_note(phases, 'baselines')})",
              f"- benchmarks: GPU {bench_ctx.get('gpu', '?')}, L2 {bench_ctx.get('gpu_l2_bytes', '?')} bytes, "
              f"flushed with {bench_ctx.get('l2_flush_bytes', '?')} bytes before each timed iteration, "
-             f"run {bench_ctx.get('date', '?')}" if bench_ctx else
+             f"run {bench_ctx.get('date', '?')}; peak FP32 {bench_ctx.get('peak_gflops_fp32', '?')}, "
+             f"TF32 {bench_ctx.get('peak_gflops_tf32', '?')} GFLOP/s ({bench_ctx.get('gpu_sms', '?')} SMs, "
+             f"{bench_ctx.get('gpu_clock', '?')})" if bench_ctx else
              f"- benchmarks: none ({bench_err}; phase: {phase_note(phases, 'bench')})", ""]
     tests_text, tests_summary = test_section(args.out_dir, args.work, phases)
     sanitizer_rows, sanitizer_summary = [], []
@@ -540,10 +583,12 @@ def build_report(args):
               goals_text, "", "## Every kernel against its baseline", ""]
     if bench is not None:
         lines.append(bench_section(bench, baselines or {}, copy_row))
-        tf32 = [(n, r) for n, r in (baselines or {}).items() if "_tf32/" in n and r.get("GFLOP/s")]
+        tf32 = [(n, r) for n, r in (baselines or {}).items() if "_tf32" in n and r.get("GFLOP/s")]
         if tf32:
-            lines += ["", "cuDNN with TF32 on (for reference; the goals are FP32): " +
-                      "; ".join(f"{n}: {fmt(r['GFLOP/s'])} GFLOP/s" for n, r in tf32)]
+            lines += ["", "Baselines with TF32 on (cuBLAS, cuDNN), with their share of the TF32 peak: " +
+                      "; ".join(f"{n}: {fmt(r['GFLOP/s'])} GFLOP/s"
+                                + (f" ({r['percent_of_peak']:.1f}%)" if "percent_of_peak" in r else "")
+                                for n, r in tf32)]
     else:
         lines.append(f"No benchmark results: {bench_err} (phase: {phase_note(phases, 'bench')}).")
     if baselines:
