@@ -39,6 +39,10 @@ COPY = ("copy_float4", "256MiB")
 GOALS = [
     ("GEMM v4 >= 85% of cuBLAS SGEMM at 4096^3", "gemm_NN", "4", "4096x4096x4096",
      "matmul_fp32_NN/4096x4096x4096", "rate", 0.85),
+    ("GEMM v6 >= 90% of cuBLAS SGEMM at 4096^3", "gemm_NN", "6", "4096x4096x4096",
+     "matmul_fp32_NN/4096x4096x4096", "rate", 0.90),
+    ("GEMM v6 >= 90% of cuBLAS SGEMM at 8192^3", "gemm_NN", "6", "8192x8192x8192",
+     "matmul_fp32_NN/8192x8192x8192", "rate", 0.90),
     ("conv2d forward >= 70% of cuDNN (FP32)", "conv2d_forward", "default", CONV_GOAL_SHAPE,
      "cudnn_conv2d_forward_fp32/" + CONV_GOAL_SHAPE, "rate", 0.70),
     ("conv2d backward-data >= 65% of cuDNN (FP32)", "conv2d_backward_data", "default", CONV_GOAL_SHAPE,

@@ -77,7 +77,7 @@ def result(name, median_ms, min_ms, flops=0.0, bytes_=0.0, **extra):
 
 def bench_matmul(torch, timer):
     torch.backends.cuda.matmul.allow_tf32 = False
-    shapes = [("NN", 4096, 4096, 4096), ("NN", 1024, 1024, 1024), ("NT", 1024, 1024, 1024),
+    shapes = [("NN", 8192, 8192, 8192), ("NN", 4096, 4096, 4096), ("NN", 1024, 1024, 1024), ("NT", 1024, 1024, 1024),
               ("TN", 1024, 1024, 1024), ("NT", 32, 512, 4096), ("NN", 32, 4096, 512),
               ("TN", 512, 4096, 32)]
     out = []
