@@ -30,6 +30,8 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
+#include "kernels/tf32.h"
+#include "runtime/math.h"
 
 #ifdef __CUDACC__
 #define CUDP_BENCH_HD __host__ __device__
@@ -152,6 +154,11 @@ RefValue conv2d_backward_weight_ref(const Conv2dShape& s, FX x, FDY dy, int64_t 
   return v;
 }
 
+// An operand value as the kernel of `math` multiplies it: rounded to TF32 under tf32.
+inline double operand(Math math, float v) {
+  return static_cast<double>(math == Math::tf32 ? round_tf32(v) : v);
+}
+
 // Collects mismatches of computed values against double references; message()
 // names the first few and the largest error, "" when everything matched.
 class Checker {
@@ -159,6 +166,14 @@ class Checker {
   explicit Checker(std::string what) : what_(std::move(what)) {}
 
   // A sum of ref.terms products: allowed 8 * 2^-24 * sqrt(terms) * sum|terms| + 1e-6.
+  // tf32: kernels/tf32.h's bound on a tensor-core sum (the reference summing the rounded
+  // operands in double); fp32: as below.
+  void sum(Math math, int64_t index, float got, const RefValue& ref) {
+    if (math == Math::tf32)
+      close(index, got, ref.sum, tf32_sum_bound(ref.terms, ref.sum_abs) + 1e-6);
+    else
+      sum(index, got, ref);
+  }
   void sum(int64_t index, float got, const RefValue& ref) {
     const double tol =
         8.0 * std::ldexp(1.0, -24) * std::sqrt(static_cast<double>(ref.terms) + 1) * ref.sum_abs +

@@ -10,6 +10,11 @@
 //   v5: v4, plus split-K when the output tiles cannot fill the GPU (Linear's forward at batch
 //       32: 32 x 512 is 4 tiles): each split writes its partial C to a scratch buffer and a
 //       second kernel adds the splits in a fixed order and applies alpha and beta.
+//   v6: 128 x 256 x 8 tiles through a 4-stage cp.async pipeline (16-byte copies of
+//       x-contiguous operands, 4-byte transposing copies otherwise, zero-fill past the edges),
+//       64 x 64 warp tiles, double-buffered register fragments, grouped threadblock swizzle,
+//       v5's split-K (kernels/cuda/gemm_v6.cu). Unverified on silicon; not the default
+//       until a committed GPU report shows it passing and faster.
 //
 // Layouts. Each operand is read as a matrix of (x, k) elements, x being a row of op(A) or a
 // column of op(B). It is "k-contiguous" when element (x, k) lives at x*K + k (A in NN/NT, B in
@@ -32,6 +37,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/gemm_v6.cuh"
 #include "kernels/cuda/versions.h"
 #include "kernels/gemm.h"
 
@@ -449,18 +455,21 @@ void launch_v4(const Context& ctx, cudaStream_t stream, GemmLayout layout, int64
       gemm_kernel4<L, false, false><<<grid, kThreads4, 0, stream>>>(g, vec_c);
   });
   CUDP_LAUNCH_CHECK("gemm_kernel4", stream);
-  if (splits > 1) {
-    constexpr int kReduceThreads = 256;
-    gemm_split_reduce_kernel<<<cuda_detail::grid_stride_blocks(ctx.device.index, M * N,
-                                                               kReduceThreads),
-                               kReduceThreads, 0, stream>>>(out, splits, M * N, alpha, beta, C);
-    CUDP_LAUNCH_CHECK("gemm_split_reduce_kernel", stream);
-  }
+  if (splits > 1) gemm_detail::gemm_split_reduce(ctx, stream, out, splits, M * N, alpha, beta, C);
 }
 
 }  // namespace
 
-int gemm_versions() { return 5; }
+void gemm_detail::gemm_split_reduce(const Context& ctx, cudaStream_t stream, const float* partial,
+                                    int splits, int64_t count, float alpha, float beta, float* C) {
+  constexpr int kReduceThreads = 256;
+  gemm_split_reduce_kernel<<<cuda_detail::grid_stride_blocks(ctx.device.index, count,
+                                                             kReduceThreads),
+                             kReduceThreads, 0, stream>>>(partial, splits, count, alpha, beta, C);
+  CUDP_LAUNCH_CHECK("gemm_split_reduce_kernel", stream);
+}
+
+int gemm_versions() { return 6; }
 int gemm_default_version() { return 5; }
 
 void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
@@ -500,8 +509,12 @@ void gemm_version(int version, const Context& ctx, GemmLayout layout, int64_t M,
       CUDP_LAUNCH_CHECK("gemm_kernel3", stream);
       return;
     }
-    default:
+    case 4:
+    case 5:
       launch_v4(ctx, stream, layout, M, N, K, alpha, A, B, beta, C, version == 5);
+      return;
+    default:
+      gemm_detail::gemm_v6(ctx, stream, layout, M, N, K, alpha, A, B, beta, C);
       return;
   }
 }

@@ -2,7 +2,7 @@
 //
 // Reads the reports that the cudp_resource_usage target (kernels/CMakeLists.txt) writes with
 // `nvcc --resource-usage` into <build>/resource_usage/<file>.txt, and fails when a hot kernel
-// (GEMM v4, implicit-GEMM conv, cross-entropy v2, SGD v2) has a stack frame or spill bytes,
+// (GEMM v4 and v6, implicit-GEMM conv, cross-entropy v2, SGD v2) has a stack frame or spill bytes,
 // or is MISSING from its report (fewer instantiations than expected), so that a renamed
 // kernel cannot make the test pass vacuously. Needs nvcc at build time, no GPU at run time.
 // Kernel names are mangled: a hot kernel is matched by a substring of its mangled name.
@@ -91,12 +91,14 @@ struct HotKernel {
   int instantiations;
 };
 
-// GEMM v4/v5: 3 layouts x float4 or scalar loads for A and B, and v5's split-K reduction. Conv v2:
+// GEMM v4/v5: 3 layouts x float4 or scalar loads for A and B, and v5's split-K reduction. GEMM
+// v6: 16-byte or 4-byte copies of each x-contiguous operand (NN 2, NT 1, TN 4). Conv v2:
 // forward, backward-data (unit and larger stride), backward-weight. Cross-entropy v2 and SGD v2:
 // scalar and float4.
 const HotKernel kHotKernels[] = {
     {"gemm", "gemm_kernel4", 12},
     {"gemm", "gemm_split_reduce_kernel", 1},
+    {"gemm_v6", "gemm_kernel6", 7},
     {"conv2d", "conv2d_igemm_kernel2", 4},
     {"conv2d", "conv2d_split_reduce_kernel", 1},
     {"cross_entropy", "cross_entropy_kernel2", 2},
