@@ -99,6 +99,8 @@ const HotKernel kHotKernels[] = {
     {"gemm", "gemm_kernel4", 12},
     {"gemm", "gemm_split_reduce_kernel", 1},
     {"gemm_v6", "gemm_kernel6", 7},
+    {"gemm_tf32", "gemm_tf32_kernel1", 12},
+    {"conv2d_tf32", "conv2d_tf32_kernel1", 4},
     {"conv2d", "conv2d_igemm_kernel2", 4},
     {"conv2d", "conv2d_split_reduce_kernel", 1},
     {"cross_entropy", "cross_entropy_kernel2", 2},
