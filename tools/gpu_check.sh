@@ -21,7 +21,8 @@
 #              --full: longer, 3 repetitions, medians); GFLOP/s rows carry pct_peak
 #   baselines  bench/baselines/torch_gpu_baselines.py (python3 there has torch)
 #   plot       bench/plot.py: % of baseline per kernel, a PNG (needs matplotlib)
-#   train      BUILD_DIR/cudp train --devices cuda:0 --steps 50, and the first
+#   train      BUILD_DIR/cudp train --devices cuda:0 --steps 50 (and 30 steps with
+#              --math tf32: the tensor-core kernels in a real step), and the first
 #              5 steps' losses on cpu and cuda:0 side by side; dp and ddp on
 #              four logical devices of the GPU (cuda:0,0,0,0), 30 steps each;
 #              the README's real-data run (--data fashion-mnist, 10 epochs) on
@@ -93,12 +94,12 @@ OPENMPI=${GPU_CHECK_OPENMPI:-$BUILD/openmpi}  # tools/pack_openmpi.sh's folder, 
 [ -d "$OPENMPI/libs" ] && export LD_LIBRARY_PATH=$(cd "$OPENMPI/libs" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # All of test_cuda under memcheck; the shared-memory kernels' own tests under
-# racecheck and synccheck (GEMM v2-v4, conv implicit GEMM, cross-entropy,
-# bias_grad), on a few shapes each: racecheck instruments every shared-memory
+# racecheck and synccheck (GEMM v2-v6, conv implicit GEMM, the tf32 GEMM and conv,
+# cross-entropy, bias_grad), on a few shapes each: racecheck instruments every shared-memory
 # access and runs about 40x slower (the full edge-size GEMM test did not finish
 # in 50 s on an H100, 2026-11-26).
 MEMCHECK_FILTER=${MEMCHECK_FILTER:-*}
-SHMEM_FILTER=${SHMEM_FILTER:-CudaGemm.FewEdgeShapesEveryLayoutAndVersion:CudaGemm.AlphaBetaExact:CudaConv2d.FewShapesExact:CudaCrossEntropy.MatchesCpuOnShapesReductionsAndIgnoredRows:CudaElementwise.BiasAddBitwiseAndBiasGrad}
+SHMEM_FILTER=${SHMEM_FILTER:-CudaGemm.FewEdgeShapesEveryLayoutAndVersion:CudaGemm.AlphaBetaExact:CudaConv2d.FewShapesExact:CudaCrossEntropy.MatchesCpuOnShapesReductionsAndIgnoredRows:CudaElementwise.BiasAddBitwiseAndBiasGrad:CudaTf32.FewEdgeShapesEveryLayout:CudaTf32.GemmRoundsEachOperandAsCvtRna:CudaConvTf32.ExactOnSmallIntegersOddShapes}
 if [ "$MODE" = full ]; then
   BUDGET=${GPU_CHECK_BUDGET_S:-540}
   BENCH_ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_display_aggregates_only=true)
@@ -185,6 +186,8 @@ main() {
   phase plot 30 -- "$PYTHON" bench/plot.py "$OUT/bench_cuda.json" "$OUT/baselines.json" \
     -o "$OUT/bench_vs_baseline.png"
   phase train_cuda 45 -- "$BUILD/cudp" train --devices cuda:0 --steps 50 --log-every 10
+  phase train_tf32 30 -- "$BUILD/cudp" train --devices cuda:0 --math tf32 --steps 30 --log-every 10 \
+    --test-size 0
   phase first_steps_cpu 40 -- "$BUILD/cudp" train --devices cpu --steps 5 --log-every 1 --test-size 0
   phase first_steps_cuda 30 -- "$BUILD/cudp" train --devices cuda:0 --steps 5 --log-every 1 --test-size 0
   phase train_dp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel dp --steps 30 \
@@ -218,7 +221,7 @@ main() {
   for tool in memcheck racecheck synccheck; do
     [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
   done >"$OUT/sanitizer.log"
-  for run in train_cuda first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
+  for run in train_cuda train_tf32 first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
     [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
   done >"$OUT/train.log"
   echo "=== report"

@@ -8,6 +8,9 @@
 //       k-major operands, split-K (deterministic, as FP32 v5) when the output tiles
 //       cannot fill the GPU. Unverified on silicon: compiled for sm_90 in CI, its index
 //       math checked on the CPU (tests/kernels/mma_tf32_layout_test.cpp), never run.
+//   v2: Hopper's wgmma.mma_async m64n128k8 from shared-memory descriptors, 128 x 128 x 32
+//       tiles, operands packed K-major where they are not (kernels/cuda/gemm_tf32_wgmma.cu,
+//       sm_90a only). Unverified on silicon, as v1.
 //
 // The decisions a reader would get wrong:
 //  - each operand is rounded with cvt.rna.tf32.f32 (kernels/cuda/mma_tf32.cuh), never fed
@@ -25,6 +28,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/gemm_tf32_wgmma.cuh"
 #include "kernels/cuda/mma_tf32.cuh"
 #include "kernels/cuda/split_reduce.cuh"
 #include "kernels/cuda/versions.h"
@@ -233,7 +237,7 @@ void launch_v1(const Context& ctx, cudaStream_t stream, GemmLayout layout, int64
 
 }  // namespace
 
-int gemm_tf32_versions() { return 1; }
+int gemm_tf32_versions() { return 2; }
 int gemm_tf32_default_version() { return 1; }
 
 void gemm_tf32_version(int version, const Context& ctx, GemmLayout layout, int64_t M, int64_t N,
@@ -245,6 +249,7 @@ void gemm_tf32_version(int version, const Context& ctx, GemmLayout layout, int64
     fail("gemm: sizes must be >= 0, found M = ", M, ", N = ", N, ", K = ", K);
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   if (M == 0 || N == 0) return;
+  if (version == 2) return gemm_tf32_wgmma(ctx, stream, layout, M, N, K, alpha, A, B, beta, C);
   launch_v1(ctx, stream, layout, M, N, K, alpha, A, B, beta, C);
 }
 

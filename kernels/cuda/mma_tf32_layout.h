@@ -101,4 +101,58 @@ CUDP_MMA_HD XK xmajor_element(int bx, int tid, int it) {
   return {e % bx, e / bx};
 }
 
+// ---------------------------------------------------------------- wgmma (gemm_tf32 v2)
+// wgmma.mma_async m64nNk8 .tf32 reads both operands from shared memory through a matrix
+// descriptor, and for tf32 both must be K-major. The tile uses the canonical layout
+// without swizzle: "core matrices" of 8 rows x 16 bytes (4 tf32 along k), each 128
+// contiguous bytes (row r at 16 r), the core matrix (i along x, j along k) of a tile
+// kWgBK deep at byte (i * (kWgBK / 4) + j) * 128. Per the PTX ISA, for a K-major operand
+// the descriptor's leading-dimension byte offset (LBO) is the distance between core
+// matrices adjacent in k, the stride-dimension byte offset (SBO) between those adjacent
+// in x: here LBO = 128, SBO = (kWgBK / 4) * 128.
+namespace wgmma {
+
+constexpr int kBM = 128, kBN = 128, kBK = 32;  // two warpgroups of m64 x n128
+constexpr int kThreads = 256;
+constexpr int kLBO = 128, kSBO = (kBK / 4) * 128;
+
+// Byte offset of element (x, k) in a K-major tile kBK deep.
+CUDP_MMA_HD int tile_byte_offset(int x, int k) {
+  return ((x / 8) * (kBK / 4) + k / 4) * 128 + (x % 8) * 16 + (k % 4) * 4;
+}
+
+// The 64-bit shared-memory matrix descriptor: start address, LBO and SBO in 16-byte units in
+// bits 0-13, 16-29 and 32-45; base offset (bits 49-51) and swizzle mode (62-63) 0.
+CUDP_MMA_HD unsigned long long descriptor_bits(unsigned start, unsigned lbo, unsigned sbo) {
+  return (static_cast<unsigned long long>((start >> 4) & 0x3fffu)) |
+         (static_cast<unsigned long long>((lbo >> 4) & 0x3fffu) << 16) |
+         (static_cast<unsigned long long>((sbo >> 4) & 0x3fffu) << 32);
+}
+
+// The byte the tensor core reads for element (x, k) of the 8-deep operand a descriptor
+// with start address `start` describes (the PTX ISA's canonical K-major layout, no swizzle).
+CUDP_MMA_HD int descriptor_read_offset(int start, int lbo, int sbo, int x, int k) {
+  return start + (x / 8) * sbo + (k / 4) * lbo + (x % 8) * 16 + (k % 4) * 4;
+}
+
+// The 16-byte copy `it` of thread `tid` (kBM == kBN rows of kBK): row x, depth 4 c. Eight
+// consecutive threads take the eight rows of one core matrix (128 contiguous bytes of
+// shared memory, conflict-free), a warp four chunks of each of eight rows (64 contiguous
+// bytes of each global row).
+CUDP_MMA_HD XK chunk(int tid, int it) {
+  const int v = it * kThreads + tid;
+  return {(v & 7) | ((v >> 6) << 3), 4 * ((v >> 3) & 7)};
+}
+constexpr int kChunksPerThread = kBM * kBK / 4 / kThreads;  // 4 per operand
+
+// Register i (0 .. 63) of thread tid's m64n128 accumulator, as (row, column) of the block:
+// warpgroup tid / 128 owns rows 64 * (tid / 128) ..; in it, warp w owns 16 rows and, per
+// n8 column block j = i / 4, lane holds C[16 w + g + 8 (i % 4 / 2)][8 j + 2 t + i % 2].
+CUDP_MMA_HD Coord accumulator(int tid, int i) {
+  const int wg = tid / 128, w = (tid % 128) / 32, lane = tid % 32;
+  return {64 * wg + 16 * w + lane / 4 + 8 * ((i % 4) / 2), 8 * (i / 4) + 2 * (lane % 4) + i % 2};
+}
+
+}  // namespace wgmma
+
 }  // namespace cudp::mma_tf32

@@ -112,6 +112,15 @@ TEST_F(CudaTf32, GemmExactOnSmallIntegersAcrossTileEdges) {
         for (int64_t K : {1, 3, 8, 16, 17, 33}) check_gemm(layout, M, N, K, 1.0f, 0.0f, true);
 }
 
+// A few shapes across the tile edges, every layout: small enough for racecheck and
+// synccheck (tools/gpu_check.sh), which run some 40x slower.
+TEST_F(CudaTf32, FewEdgeShapesEveryLayout) {
+  for (GemmLayout layout : kLayouts) {
+    check_gemm(layout, 129, 131, 33, 1.0f, 0.0f, true);
+    check_gemm(layout, 17, 9, 70, 2.0f, -1.0f, false, 1);
+  }
+}
+
 TEST_F(CudaTf32, GemmWithinTheDerivedBoundOnRandomFloats) {
   for (GemmLayout layout : kLayouts) {
     check_gemm(layout, 256, 384, 200, 1.0f, 0.0f, false);

@@ -100,6 +100,7 @@ const HotKernel kHotKernels[] = {
     {"gemm", "gemm_split_reduce_kernel", 1},
     {"gemm_v6", "gemm_kernel6", 7},
     {"gemm_tf32", "gemm_tf32_kernel1", 12},
+    {"gemm_tf32_wgmma", "gemm_tf32_kernel2", 1},
     {"conv2d_tf32", "conv2d_tf32_kernel1", 4},
     {"conv2d", "conv2d_igemm_kernel2", 4},
     {"conv2d", "conv2d_split_reduce_kernel", 1},

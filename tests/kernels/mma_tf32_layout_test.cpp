@@ -285,5 +285,134 @@ TEST(MmaTf32Layout, EmulatedWarpMmaGivesTheTileProduct) {
     }
 }
 
+
+// ---------------------------------------------------------------- wgmma (tf32 GEMM v2)
+
+TEST(WgmmaTf32Layout, TileIsABijectionOfWholeAlignedChunks) {
+  std::vector<int> hits(wgmma::kBM * wgmma::kBK);
+  for (int x = 0; x < wgmma::kBM; ++x)
+    for (int k = 0; k < wgmma::kBK; ++k) {
+      const int o = wgmma::tile_byte_offset(x, k);
+      ASSERT_EQ(o % 4, 0);
+      ASSERT_LT(o / 4, wgmma::kBM * wgmma::kBK);
+      ++hits[static_cast<size_t>(o / 4)];
+      if (k % 4 == 0) EXPECT_EQ(o % 16, 0);
+      else EXPECT_EQ(o, wgmma::tile_byte_offset(x, k - 1) + 4);
+    }
+  for (int h : hits) EXPECT_EQ(h, 1);
+}
+
+TEST(WgmmaTf32Layout, CopiesCoverTheTileOnceAndStoreWithoutConflicts) {
+  std::vector<int> hits(wgmma::kBM * wgmma::kBK / 4);
+  for (int tid = 0; tid < wgmma::kThreads; ++tid)
+    for (int it = 0; it < wgmma::kChunksPerThread; ++it) {
+      const XK e = wgmma::chunk(tid, it);
+      ASSERT_LT(e.x, wgmma::kBM);
+      ASSERT_LT(e.k, wgmma::kBK);
+      ASSERT_EQ(e.k % 4, 0);
+      ++hits[static_cast<size_t>(e.x * (wgmma::kBK / 4) + e.k / 4)];
+    }
+  for (int h : hits) EXPECT_EQ(h, 1);
+  for (int it = 0; it < wgmma::kChunksPerThread; ++it)
+    for (int phase = 0; phase < wgmma::kThreads / 8; ++phase) {
+      std::vector<int> words;
+      for (int t = 0; t < 8; ++t) {
+        const XK e = wgmma::chunk(8 * phase + t, it);
+        for (int w = 0; w < 4; ++w) words.push_back(wgmma::tile_byte_offset(e.x, e.k) / 4 + w);
+      }
+      expect_conflict_free(words, "wgmma 16-byte store");
+    }
+}
+
+// The hardware's reads through each descriptor the kernel builds (start at the warpgroup's
+// rows and the k-step, LBO and SBO as set) land on the elements the loaders put there.
+TEST(WgmmaTf32Layout, DescriptorReadsMatchTheTile) {
+  for (int kk = 0; kk < wgmma::kBK; kk += 8) {
+    for (int group = 0; group < 2; ++group) {
+      const int start = wgmma::tile_byte_offset(64 * group, kk);
+      for (int m = 0; m < 64; ++m)
+        for (int k = 0; k < 8; ++k)
+          ASSERT_EQ(wgmma::descriptor_read_offset(start, wgmma::kLBO, wgmma::kSBO, m, k),
+                    wgmma::tile_byte_offset(64 * group + m, kk + k))
+              << "A, warpgroup " << group << ", k-step " << kk << ", (" << m << ", " << k << ")";
+    }
+    const int start = wgmma::tile_byte_offset(0, kk);
+    for (int n = 0; n < wgmma::kBN; ++n)
+      for (int k = 0; k < 8; ++k)
+        ASSERT_EQ(wgmma::descriptor_read_offset(start, wgmma::kLBO, wgmma::kSBO, n, k),
+                  wgmma::tile_byte_offset(n, kk + k))
+            << "B, k-step " << kk << ", (" << n << ", " << k << ")";
+  }
+  // Start addresses, LBO and SBO are in 16-byte units in the descriptor's 14-bit fields.
+  EXPECT_EQ(wgmma::kLBO % 16, 0);
+  EXPECT_EQ(wgmma::kSBO % 16, 0);
+  const unsigned long long d = wgmma::descriptor_bits(0x1f3a0u, wgmma::kLBO, wgmma::kSBO);
+  EXPECT_EQ(d & 0x3fffu, 0x1f3a0u >> 4);
+  EXPECT_EQ((d >> 16) & 0x3fffu, static_cast<unsigned>(wgmma::kLBO) >> 4);
+  EXPECT_EQ((d >> 32) & 0x3fffu, static_cast<unsigned>(wgmma::kSBO) >> 4);
+  EXPECT_EQ(d >> 46, 0u) << "base offset and swizzle must be 0 (canonical, no swizzle)";
+  EXPECT_EQ((d >> 14) & 3u, 0u);
+  EXPECT_EQ((d >> 30) & 3u, 0u);
+}
+
+// A block emulated: tiles from the loaders, each wgmma's operands read back through its
+// descriptors, D registers mapped through accumulator(): the integer product, each output once.
+TEST(WgmmaTf32Layout, EmulatedBlockGivesTheTileProduct) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> small(-8, 8);
+  const int BM = wgmma::kBM, BN = wgmma::kBN, BK = wgmma::kBK;
+  std::vector<int> A(BM * BK), B(BN * BK);  // A[m][k], B[n][k]
+  for (int& v : A) v = small(rng);
+  for (int& v : B) v = small(rng);
+  std::vector<int> As(BM * BK), Bs(BN * BK);
+  for (int tid = 0; tid < wgmma::kThreads; ++tid)
+    for (int it = 0; it < wgmma::kChunksPerThread; ++it) {
+      const XK e = wgmma::chunk(tid, it);
+      for (int w = 0; w < 4; ++w) {
+        As[static_cast<size_t>(wgmma::tile_byte_offset(e.x, e.k + w) / 4)] = A[e.x * BK + e.k + w];
+        Bs[static_cast<size_t>(wgmma::tile_byte_offset(e.x, e.k + w) / 4)] = B[e.x * BK + e.k + w];
+      }
+    }
+  std::vector<int64_t> D(BM * BN);  // what the two warpgroups' m64n128 accumulators hold
+  for (int group = 0; group < 2; ++group)
+    for (int kk = 0; kk < BK; kk += 8) {
+      const int sa = wgmma::tile_byte_offset(64 * group, kk), sb = wgmma::tile_byte_offset(0, kk);
+      for (int m = 0; m < 64; ++m)
+        for (int n = 0; n < BN; ++n)
+          for (int k = 0; k < 8; ++k)
+            D[(64 * group + m) * BN + n] +=
+                int64_t{As[static_cast<size_t>(
+                    wgmma::descriptor_read_offset(sa, wgmma::kLBO, wgmma::kSBO, m, k) / 4)]} *
+                Bs[static_cast<size_t>(
+                    wgmma::descriptor_read_offset(sb, wgmma::kLBO, wgmma::kSBO, n, k) / 4)];
+    }
+  std::vector<int> written(BM * BN);
+  for (int tid = 0; tid < wgmma::kThreads; ++tid)
+    for (int i = 0; i < 64; ++i) {
+      const Coord c = wgmma::accumulator(tid, i);
+      ASSERT_LT(c.row, BM);
+      ASSERT_LT(c.col, BN);
+      ++written[c.row * BN + c.col];
+    }
+  for (int m = 0; m < BM; ++m)
+    for (int n = 0; n < BN; ++n) {
+      int64_t want = 0;
+      for (int k = 0; k < BK; ++k) want += A[m * BK + k] * B[n * BK + k];
+      ASSERT_EQ(D[m * BN + n], want) << "(" << m << ", " << n << ")";
+      ASSERT_EQ(written[m * BN + n], 1) << "(" << m << ", " << n << ")";
+    }
+}
+
+// The accumulator map is the m16n8 C fragment of each warp, repeated per n8 block.
+TEST(WgmmaTf32Layout, AccumulatorIsTheMmaFragmentPerWarpAndN8Block) {
+  for (int tid = 0; tid < wgmma::kThreads; ++tid)
+    for (int i = 0; i < 64; ++i) {
+      const Coord w = wgmma::accumulator(tid, i);
+      const Coord f = c_fragment(tid % 32, i % 4);
+      EXPECT_EQ(w.row, 64 * (tid / 128) + 16 * ((tid % 128) / 32) + f.row);
+      EXPECT_EQ(w.col, 8 * (i / 4) + f.col);
+    }
+}
+
 }  // namespace
 }  // namespace cudp::mma_tf32
