@@ -27,6 +27,13 @@ inline ConvDims make_dims(const Conv2dShape& s, const char* where) {
   if (s.x_size() > kMax || s.w_size() > kMax || s.y_size() > kMax)
     fail(where, ": conv2d tensors must hold fewer than 2^31 elements, found x = ", s.x_size(),
          ", w = ", s.w_size(), ", y = ", s.y_size());
+  // Offsets of a window start (p * stride - pad, h + pad) must stay far from kInvalid.
+  const int64_t kSmall = int64_t{1} << 28;
+  if (s.padding >= kSmall || s.stride >= kSmall || s.R >= kSmall || s.S >= kSmall ||
+      s.H + s.padding >= kSmall || s.W + s.padding >= kSmall)
+    fail(where, ": conv2d's 32-bit index decoding needs padding, stride, filter and image "
+                "sizes below 2^28, found padding = ", s.padding, ", stride = ", s.stride,
+         ", R x S = ", s.R, " x ", s.S, ", H x W = ", s.H, " x ", s.W);
   ConvDims d{};
   d.N = static_cast<int>(s.N), d.C = static_cast<int>(s.C), d.H = static_cast<int>(s.H);
   d.W = static_cast<int>(s.W), d.K = static_cast<int>(s.K), d.R = static_cast<int>(s.R);

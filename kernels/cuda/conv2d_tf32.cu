@@ -43,6 +43,10 @@ constexpr int kStages = 3;
 constexpr int kTileA = kBM * kBK, kTileB = kBN * kBK;
 constexpr int kAPer = kTileA / kThreads, kBPer = kTileB / kThreads;  // 4, 8
 constexpr size_t kSmemBytes = sizeof(float) * kStages * (kTileA + kTileB);
+// A thread's depth (k-major copies) or column (x-major copies) is the same in every copy
+// `it`, which the loaders rely on to decode it once: the copy stride must keep it.
+static_assert(kThreads % mma_tf32::kBK == 0, "k-major copies: e.k must not depend on it");
+static_assert(kThreads % kBN == 0, "x-major copies of B: e.x must not depend on it");
 static_assert(kSmemBytes + sizeof(Part) * (kBM + kBN) <= 48 * 1024, "static limit");
 
 struct Tf32ConvArgs {

@@ -28,18 +28,22 @@ __device__ __forceinline__ uint32_t smem_address(const void* p) {
 // 16 bytes from `src` to shared `dst`, or 16 zero bytes when !inside (src still valid).
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, bool inside) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)),
-               "l"(src), "r"(inside ? 16 : 0));
+               "l"(src), "r"(inside ? 16 : 0)
+               : "memory");
 }
 // 4 bytes, or 4 zero bytes when !inside.
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool inside) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_address(dst)),
-               "l"(src), "r"(inside ? 4 : 0));
+               "l"(src), "r"(inside ? 4 : 0)
+               : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 // Waits until at most `kPending` of this thread's committed groups are still in flight.
 template <int kPending>
 __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
 __device__ __forceinline__ uint32_t to_tf32(float v) {

@@ -101,6 +101,16 @@ CUDP_MMA_HD XK xmajor_element(int bx, int tid, int it) {
   return {e % bx, e / bx};
 }
 
+// The global element a GEMM tile copy reads: element (x, k) of an operand with X rows of op
+// and depth K, at x * K + k (k-major) or k * X + x (x-major); a copy is made only where
+// operand_inside, else it zero-fills. For a 16-byte copy (x, k) is its first element: the
+// launcher allows those only when the contiguous extent is a multiple of 4, so that the
+// chunk lies wholly inside or outside.
+CUDP_MMA_HD bool operand_inside(int X, int K, int x, int k) { return x < X && k < K; }
+CUDP_MMA_HD long long operand_offset(bool k_major, int X, int K, int x, int k) {
+  return k_major ? static_cast<long long>(x) * K + k : static_cast<long long>(k) * X + x;
+}
+
 // ---------------------------------------------------------------- wgmma (gemm_tf32 v2)
 // wgmma.mma_async m64nNk8 .tf32 reads both operands from shared memory through a matrix
 // descriptor, and for tf32 both must be K-major. The tile uses the canonical layout

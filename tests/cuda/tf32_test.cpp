@@ -59,7 +59,9 @@ class CudaTf32 : public test::CudaTest {
     const auto A = exact ? test::random_small_ints(M * K, seed) : test::random_floats(M * K, seed);
     const auto B =
         exact ? test::random_small_ints(K * N, seed + 1) : test::random_floats(K * N, seed + 1);
-    const auto C0 = beta == 0.0f ? test::nan_filled(M * N) : test::random_floats(M * N, seed + 2);
+    const auto C0 = beta == 0.0f ? test::nan_filled(M * N)
+                    : exact      ? test::random_small_ints(M * N, seed + 2)
+                                 : test::random_floats(M * N, seed + 2);
     std::vector<float> want = C0;
     cpu::gemm_tf32_version(1, cpu, layout, M, N, K, alpha, A.data(), B.data(), beta, want.data());
     std::vector<float> abs_sum = beta == 0.0f ? std::vector<float>(M * N, 0.0f) : abs_of(C0);
@@ -119,6 +121,16 @@ TEST_F(CudaTf32, FewEdgeShapesEveryLayout) {
     check_gemm(layout, 129, 131, 33, 1.0f, 0.0f, true);
     check_gemm(layout, 17, 9, 70, 2.0f, -1.0f, false, 1);
   }
+}
+
+// Exact where the review found gaps: 16-byte copies and ldmatrix through reused stages
+// (K = 72 is 5 k-tiles on 3 stages), split-K (the seed model's fc1 at batch 32: sums of
+// |x| <= 9 products stay below 2^16, exact on tensor cores), and the float2 epilogue with
+// beta != 0 (N even, C aligned, no split).
+TEST_F(CudaTf32, ExactThroughReusedStagesSplitKAndTheVectorEpilogue) {
+  for (GemmLayout layout : kLayouts) check_gemm(layout, 129, 132, 72, 1.0f, 0.0f, true);
+  check_gemm(GemmLayout::NT, 32, 512, 4096, 1.0f, 0.0f, true);
+  check_gemm(GemmLayout::NN, 64, 66, 40, 1.0f, 0.5f, true);
 }
 
 TEST_F(CudaTf32, GemmWithinTheDerivedBoundOnRandomFloats) {
@@ -225,6 +237,7 @@ TEST_F(CudaConvTf32, ExactOnSmallIntegersOddShapes) {
   check(conv_shape(2, 3, 9, 7, 5, 3, 1, 1), true);
   check(conv_shape(3, 5, 11, 13, 65, 3, 2, 1), true);  // stride 2: backward-data divides
   check(conv_shape(2, 7, 8, 8, 3, 5, 3, 2), true);
+  check(conv_shape(2, 3, 12, 12, 5, 3, 1, 1), true);  // forward: N*P*Q = 288 > one tile
 }
 
 TEST_F(CudaConvTf32, WithinTheDerivedBoundOnRandomFloats) {

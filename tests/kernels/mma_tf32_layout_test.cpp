@@ -172,6 +172,41 @@ TEST(MmaTf32Layout, LoadersCoverEveryTileElementOnce) {
   }
 }
 
+// The GEMM's copies over a whole operand, tile by tile as gemm_tf32.cu walks them: every
+// element of an X x K operand is read exactly once, from its own address, for both
+// majors, 16-byte and 4-byte copies, and sizes that are not multiples of a tile; nothing
+// outside is read (those copies zero-fill).
+TEST(MmaTf32Layout, GemmCopiesReadEachOperandElementOnce) {
+  for (bool k_major : {true, false})
+    for (bool vec : {true, false})
+      for (auto [X, K] : {std::pair<int, int>{1, 1}, {128, 16}, {129, 17}, {300, 52}, {64, 4}}) {
+        if (vec && (k_major ? K : X) % 4 != 0) continue;  // the launcher's rule for 16 bytes
+        const int BX = 128;
+        std::vector<int> reads(static_cast<size_t>(X) * K);
+        for (int x0 = 0; x0 < X; x0 += BX)
+          for (int k0 = 0; k0 < K; k0 += kBK)
+            for (int tid = 0; tid < kThreads; ++tid)
+              for (int it = 0; it < BX * kBK / (vec ? 4 : 1) / kThreads; ++it) {
+                const XK e = vec ? (k_major ? kmajor_chunk(tid, it) : xmajor_chunk(BX, tid, it))
+                                 : (k_major ? kmajor_element(tid, it)
+                                            : xmajor_element(BX, tid, it));
+                const int gx = x0 + e.x, gk = k0 + e.k;
+                if (!operand_inside(X, K, gx, gk)) continue;
+                for (int w = 0; w < (vec ? 4 : 1); ++w) {
+                  const int ex = gx + (vec && !k_major ? w : 0), ek = gk + (vec && k_major ? w : 0);
+                  ASSERT_TRUE(operand_inside(X, K, ex, ek)) << "a 16-byte copy straddles the edge";
+                  const long long o = operand_offset(k_major, X, K, gx, gk) + w;
+                  ASSERT_EQ(o, k_major ? static_cast<long long>(ex) * K + ek
+                                       : static_cast<long long>(ek) * X + ex);
+                  ++reads[static_cast<size_t>(o)];
+                }
+              }
+        for (int r : reads)
+          ASSERT_EQ(r, 1) << (k_major ? "k" : "x") << "-major " << (vec ? "16" : "4")
+                          << "-byte, " << X << " x " << K;
+      }
+}
+
 // One block's stage emulated warp by warp: tiles stored through the swizzles as the
 // loaders place them, fragments read as warp_mma_stage reads them (ldmatrix emulated
 // from its register semantics), the mma summed exactly in integers, and the C fragments
