@@ -123,30 +123,11 @@ __global__ void __launch_bounds__(kThreads) conv2d_tf32_kernel1(Tf32ConvArgs g) 
     }
   };
 
-  float acc[kMT][kNT][4];
-#pragma unroll
-  for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
-
-  // One commit group per tile, empty past the last, as in gemm_tf32.cu.
-#pragma unroll
-  for (int i = 0; i < kStages - 1; ++i) {
-    if (i < tiles) load_stage(i);
-    cuda_detail::cp_async_commit();
-  }
-  for (int i = 0; i < tiles; ++i) {
-    cuda_detail::cp_async_wait<kStages - 2>();
-    __syncthreads();
-    if (i + kStages - 1 < tiles) load_stage(i + kStages - 1);
-    cuda_detail::cp_async_commit();
-    const int stage = i % kStages;
+  float acc[kMT][kNT][4] = {};
+  cuda_detail::cp_async_pipeline<kStages>(tiles, load_stage, [&](int stage) {
     cuda_detail::warp_mma_stage<kMT, kNT, true, kBKMajor, kBM, kBN>(
         As + stage * kTileA, Bs + stage * kTileB, warp, lane, acc);
-  }
-  cuda_detail::cp_async_wait<0>();
+  });
 
   float* const out = g.c + blockIdx.y * g.split_stride;
   const int wm = mma_tf32::warp_row0(warp, kMT), wn = mma_tf32::warp_col0(warp, kNT);
@@ -178,14 +159,12 @@ void launch(const Context& ctx, cudaStream_t stream, const ConvDims& d, int M, i
   const int64_t m_tiles = ceil_div(M, kBM), n_tiles = ceil_div(N, kBN);
   if (m_tiles * n_tiles > 0x7fffffff) fail(where, ": too many tiles (", m_tiles * n_tiles, ")");
   const int k_tiles = static_cast<int>(ceil_div(K, kBK));
-  const int tiles = static_cast<int>(m_tiles * n_tiles);
-  int splits = 1;
-  if (splits_allowed && k_tiles > 1) {  // as v2: ~4 blocks per SM, >= 4 k-tiles per split
-    const int target = 4 * cuda_detail::multiprocessor_count(ctx.device.index);
-    splits = std::max(1, std::min({(target + tiles - 1) / tiles, k_tiles / 4, 65535}));
-  }
-  const int per_split = std::max(1, static_cast<int>(ceil_div(k_tiles, splits)));
-  splits = std::max(1, static_cast<int>(ceil_div(k_tiles, per_split)));  // no empty split
+  const int64_t tiles = m_tiles * n_tiles;
+  // As v2: ~4 blocks per multiprocessor, >= 4 k-tiles per split; only backward-weight splits.
+  const cuda_detail::SplitK split = splits_allowed
+                                        ? cuda_detail::plan_split_k(ctx, tiles, k_tiles, 4)
+                                        : cuda_detail::SplitK{1, std::max(1, k_tiles)};
+  const int splits = split.splits, per_split = split.tiles_per_split;
   float* out = c;
   const size_t count = static_cast<size_t>(M) * static_cast<size_t>(N);
   if (splits > 1)

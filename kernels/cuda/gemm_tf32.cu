@@ -73,28 +73,19 @@ template <bool kKMajor, bool kVec, int BX>
 __device__ __forceinline__ void load_operand(float* s, const float* __restrict__ p, int X, int K,
                                              int x0, int k0, int tid) {
   using namespace mma_tf32;
-  if constexpr (kVec) {
-    constexpr int kCopies = BX * kBK / 4 / kThreads;
+  constexpr int kWidth = kVec ? 4 : 1;  // floats per copy
 #pragma unroll
-    for (int it = 0; it < kCopies; ++it) {
-      const XK e = kKMajor ? kmajor_chunk(tid, it) : xmajor_chunk(BX, tid, it);
-      const int gx = x0 + e.x, gk = k0 + e.k;
-      const bool inside = operand_inside(X, K, gx, gk);
-      const float* src = inside ? p + operand_offset(kKMajor, X, K, gx, gk) : p;
-      cuda_detail::cp_async16(s + (kKMajor ? kmajor_offset(e.x, e.k) : xmajor_offset(BX, e.x, e.k)),
-                              src, inside);
-    }
-  } else {
-    constexpr int kCopies = BX * kBK / kThreads;
-#pragma unroll
-    for (int it = 0; it < kCopies; ++it) {
-      const XK e = kKMajor ? kmajor_element(tid, it) : xmajor_element(BX, tid, it);
-      const int gx = x0 + e.x, gk = k0 + e.k;
-      const bool inside = operand_inside(X, K, gx, gk);
-      const float* src = inside ? p + operand_offset(kKMajor, X, K, gx, gk) : p;
-      cuda_detail::cp_async4(s + (kKMajor ? kmajor_offset(e.x, e.k) : xmajor_offset(BX, e.x, e.k)),
-                             src, inside);
-    }
+  for (int it = 0; it < BX * kBK / kWidth / kThreads; ++it) {
+    const XK e = kVec ? (kKMajor ? kmajor_chunk(tid, it) : xmajor_chunk(BX, tid, it))
+                      : (kKMajor ? kmajor_element(tid, it) : xmajor_element(BX, tid, it));
+    const int gx = x0 + e.x, gk = k0 + e.k;
+    const bool inside = operand_inside(X, K, gx, gk);
+    const float* src = inside ? p + operand_offset(kKMajor, X, K, gx, gk) : p;
+    float* dst = s + (kKMajor ? kmajor_offset(e.x, e.k) : xmajor_offset(BX, e.x, e.k));
+    if constexpr (kVec)
+      cuda_detail::cp_async16(dst, src, inside);
+    else
+      cuda_detail::cp_async4(dst, src, inside);
   }
 }
 
@@ -115,30 +106,11 @@ __global__ void __launch_bounds__(kThreads) gemm_tf32_kernel1(Tf32Args g, bool v
     load_operand<kBKmaj<L>, kVecB, kBN>(Bs + stage * kTileB, g.B, g.N, g.K, n0, k0, tid);
   };
 
-  float acc[kMT][kNT][4];
-#pragma unroll
-  for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
-
-  // One commit group per tile, empty past the last, so that group i is always tile i.
-#pragma unroll
-  for (int i = 0; i < kStages - 1; ++i) {
-    if (i < tiles) load_stage(i);
-    cuda_detail::cp_async_commit();
-  }
-  for (int i = 0; i < tiles; ++i) {
-    cuda_detail::cp_async_wait<kStages - 2>();  // this thread's copies of tile i have landed
-    __syncthreads();  // everyone's have; and every warp is done with tile i - 1's stage
-    if (i + kStages - 1 < tiles) load_stage(i + kStages - 1);  // into tile i - 1's stage
-    cuda_detail::cp_async_commit();
-    const int stage = i % kStages;
+  float acc[kMT][kNT][4] = {};
+  cuda_detail::cp_async_pipeline<kStages>(tiles, load_stage, [&](int stage) {
     cuda_detail::warp_mma_stage<kMT, kNT, kAK<L>, kBKmaj<L>, kBM, kBN>(
         As + stage * kTileA, Bs + stage * kTileB, warp, lane, acc);
-  }
-  cuda_detail::cp_async_wait<0>();
+  });
 
   float* const C = g.C + blockIdx.y * g.split_stride;
   const int wm = mma_tf32::warp_row0(warp, kMT), wn = mma_tf32::warp_col0(warp, kNT);
@@ -192,14 +164,11 @@ void launch_v1(const Context& ctx, cudaStream_t stream, GemmLayout layout, int64
     fail("gemm (cuda, tf32): ", M, " x ", N, " needs ", m_tiles * n_tiles,
          " tiles, more than a grid holds");
   const int64_t tiles = m_tiles * n_tiles;
-  const int k_tiles = static_cast<int>(ceil_div(K, kBK));
   // Split K as FP32 v5 does, aiming at one block per multiprocessor (the registers allow
   // one), each split >= 4 k-tiles.
-  const int64_t target = cuda_detail::multiprocessor_count(ctx.device.index);
-  int splits = static_cast<int>(
-      std::max<int64_t>(1, std::min<int64_t>({ceil_div(target, tiles), int64_t{k_tiles / 4}, int64_t{65535}})));
-  const int per_split = std::max(1, static_cast<int>(ceil_div(k_tiles, splits)));
-  splits = std::max(1, static_cast<int>(ceil_div(k_tiles, per_split)));  // no empty split
+  const cuda_detail::SplitK split = cuda_detail::plan_split_k(
+      ctx, tiles, static_cast<int>(ceil_div(K, kBK)), /*blocks_per_sm=*/1);
+  const int splits = split.splits, per_split = split.tiles_per_split;
   float* out = C;
   if (splits > 1)
     out = static_cast<float*>(cuda_detail::scratch(

@@ -195,20 +195,14 @@ __global__ void __launch_bounds__(wg::kThreads) gemm_tf32_kernel2(WgArgs g) {
 #pragma unroll
   for (int i = 0; i < 64; ++i) acc[i] = 0.0f;
 
-#pragma unroll
-  for (int i = 0; i < kStages - 1; ++i) {
-    if (i < tiles) load_stage(i);
-    cuda_detail::cp_async_commit();
-  }
   const int warpgroup = tid / 128;
-  for (int i = 0; i < tiles; ++i) {
-    const int s = i % kStages;
-    cuda_detail::cp_async_wait<kStages - 2>();  // this thread's copies of tile i landed
+  // Before the pipeline's barrier: this thread's chunks of the landed tile rounded in place,
+  // and those generic-proxy writes made visible to wgmma's async-proxy reads.
+  auto landed = [&](int s) {
     round_stage(s);
-    fence_proxy_async();  // the rounded values, visible to wgmma's reads
-    __syncthreads();      // everyone's; and tile i - 1's wgmma (waited below) is done
-    if (i + kStages - 1 < tiles) load_stage(i + kStages - 1);  // into tile i - 1's stage
-    cuda_detail::cp_async_commit();
+    fence_proxy_async();
+  };
+  cuda_detail::cp_async_pipeline<kStages>(tiles, load_stage, [&](int s) {
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < wg::kBK; kk += 8) {
@@ -218,8 +212,7 @@ __global__ void __launch_bounds__(wg::kThreads) gemm_tf32_kernel2(WgArgs g) {
     }
     wgmma_commit();
     wgmma_wait_all();  // stage s may be refilled after the next barrier
-  }
-  cuda_detail::cp_async_wait<0>();
+  }, landed);
 
   float* const C = g.C + blockIdx.y * g.split_stride;
 #pragma unroll
@@ -277,12 +270,10 @@ void gemm_tf32_wgmma(const Context& ctx, cudaStream_t stream, GemmLayout layout,
   const int64_t m_tiles = ceil_div(M, wg::kBM), n_tiles = ceil_div(N, wg::kBN);
   if (m_tiles * n_tiles > 0x7fffffff) fail("gemm (cuda, tf32): too many tiles for a grid");
   const int64_t tiles = m_tiles * n_tiles;
-  const int k_tiles = static_cast<int>(ceil_div(K, wg::kBK));
-  const int64_t target = 2 * cuda_detail::multiprocessor_count(ctx.device.index);
-  int splits = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>({ceil_div(target, tiles), int64_t{k_tiles / 4}, int64_t{65535}})));
-  const int per_split = std::max(1, static_cast<int>(ceil_div(k_tiles, splits)));
-  splits = std::max(1, static_cast<int>(ceil_div(k_tiles, per_split)));
+  // Two blocks fit a multiprocessor (96 KiB of shared memory, 128 registers each).
+  const cuda_detail::SplitK split = cuda_detail::plan_split_k(
+      ctx, tiles, static_cast<int>(ceil_div(K, wg::kBK)), /*blocks_per_sm=*/2);
+  const int splits = split.splits, per_split = split.tiles_per_split;
 
   // Operands the main kernel can read as they are; the others packed K-major.
   const bool a_k = layout != GemmLayout::TN, b_k = layout == GemmLayout::NT;

@@ -46,6 +46,34 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
+// The k-tile loop of the tf32 kernels: tiles 0 .. tiles - 1 through kStages shared-memory
+// stages. load(i) queues the copies of tile i into stage i % kStages; landed(s) runs on
+// each thread once its own copies of stage s have arrived, before the barrier; compute(s)
+// consumes stage s and must be done with it when it returns (stage s is refilled after
+// the next barrier). One commit group per tile, empty past the last, so that group i is
+// always tile i and cp.async.wait_group kStages - 2 means "tile i has landed".
+struct NoLanded {
+  __device__ void operator()(int) const {}
+};
+template <int kStages, class Load, class Compute, class Landed = NoLanded>
+__device__ __forceinline__ void cp_async_pipeline(int tiles, Load&& load, Compute&& compute,
+                                                  Landed&& landed = Landed{}) {
+#pragma unroll
+  for (int i = 0; i < kStages - 1; ++i) {
+    if (i < tiles) load(i);
+    cp_async_commit();
+  }
+  for (int i = 0; i < tiles; ++i) {
+    cp_async_wait<kStages - 2>();  // this thread's copies of tile i have landed
+    landed(i % kStages);
+    __syncthreads();  // everyone's have; and everyone is done with tile i - 1's stage
+    if (i + kStages - 1 < tiles) load(i + kStages - 1);  // into tile i - 1's stage
+    cp_async_commit();
+    compute(i % kStages);
+  }
+  cp_async_wait<0>();
+}
+
 __device__ __forceinline__ uint32_t to_tf32(float v) {
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));

@@ -11,6 +11,14 @@
 
 namespace cudp::cuda_detail {
 
+// How a split-K kernel divides its k-tiles: enough splits that `tiles` output tiles make
+// about blocks_per_sm blocks per multiprocessor, each split at least 4 k-tiles deep, at most
+// 65535 (gridDim.y), and no split empty. splits == 1 when the outputs fill the GPU.
+struct SplitK {
+  int splits, tiles_per_split;
+};
+SplitK plan_split_k(const Context& ctx, int64_t tiles, int k_tiles, int blocks_per_sm);
+
 // partial holds `splits` blocks of `count` floats; queues the reduction on `stream`.
 void reduce_splits(const Context& ctx, cudaStream_t stream, const float* partial, int splits,
                    int64_t count, float alpha, float beta, float* C);
