@@ -23,6 +23,9 @@ class CrossEntropyLoss {
   float value(const Context& ctx);
 
   const CrossEntropyOptions& options() const { return options_; }
+  // The loss in the device's memory, written by compute() (for the device-side
+  // divergence check, kernels/finite.h).
+  const float* device_value() const { return loss_.data(); }
 
  private:
   CrossEntropyOptions options_;
