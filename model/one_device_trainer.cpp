@@ -64,6 +64,7 @@ StepStats OneDeviceTrainer::step(const float* host_x, const int32_t* host_y, int
   const float* logits = net_.forward(ctx_, N, x_.data());
   loss_.compute(ctx_, N, net_.classes(), logits, y_.data(), dlogits_.data());
   mark_not_finite(ctx_, 1, loss_.device_value(), nullptr, sgd_.skip_flag());
+  mark_bad_rows(ctx_, 1, loss_.device_first_bad_row(), sgd_.skip_flag());
   net_.backward(ctx_, dlogits_.data());
   StepStats stats;
   stats.samples = N;

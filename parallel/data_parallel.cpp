@@ -208,7 +208,11 @@ void DataParallelTrainer::loss(int64_t B) {
   // (through the output device's own flag when that is another device).
   int32_t* flag = out_rank_ == 0 ? sgd_.skip_flag() : out_flag_.data();
   const float* value = loss_.device_value();
-  out.compute.enqueue([=] { mark_not_finite(ctx, 1, value, nullptr, flag); });
+  const int32_t* bad_row = loss_.device_first_bad_row();
+  out.compute.enqueue([=] {
+    mark_not_finite(ctx, 1, value, nullptr, flag);
+    mark_bad_rows(ctx, 1, bad_row, flag);  // a target out of range: the host's other error
+  });
   if (out_rank_ != 0)
     copy_async(out.compute, sgd_.skip_flag(), group_[0].device, flag, out.device,
                sizeof(int32_t));

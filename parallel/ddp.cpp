@@ -35,6 +35,7 @@ DistributedTrainer::DistributedTrainer(DeviceGroup& group, const NetFactory& fac
     flag_ready_.emplace_back(group[r].device);
   }
   loss_values_ = Buffer<float>(group[0].device, static_cast<std::size_t>(group.size()));
+  bad_rows_ = Buffer<int32_t>(group[0].device, static_cast<std::size_t>(group.size()));
   if (options.cuda_graph) graph_ = std::make_unique<StepGraph>(group);
 }
 
@@ -175,8 +176,8 @@ void DistributedTrainer::write_scalars(int64_t counted) {
   }
 }
 
-// The divergence check on the devices: every active replica's loss sum into rank
-// 0, checked there with the weight (kernels/finite.h) into rank 0's skip flag,
+// The divergence check on the devices: every active replica's loss sum (and its
+// first bad target row) into rank 0, checked there with the weight (kernels/finite.h) into rank 0's skip flag,
 // which every other rank's SGD then copies: one decision for all replicas, as the
 // host's (a sum over them). flag_ready_[r]: rank r's flag is final.
 // On the copy streams, queued right after the losses and before any bucket's
@@ -188,12 +189,18 @@ void DistributedTrainer::check_loss_on_devices(int active) {
     root.copy.wait(loss_ready_[r]);
     copy_async(root.copy, loss_values_.data() + r, root.device, losses_[r]->device_value(),
                group_[r].device, sizeof(float));
+    copy_async(root.copy, bad_rows_.data() + r, root.device, losses_[r]->device_first_bad_row(),
+               group_[r].device, sizeof(int32_t));
   }
   const Context ctx = root.copy.context();
   const float* values = loss_values_.data();
+  const int32_t* bad_rows = bad_rows_.data();
   const float* weight = weights_[0].data();
   int32_t* flag = sgds_[0]->skip_flag();
-  root.copy.enqueue([=] { mark_not_finite(ctx, active, values, weight, flag); });
+  root.copy.enqueue([=] {
+    mark_not_finite(ctx, active, values, weight, flag);
+    mark_bad_rows(ctx, active, bad_rows, flag);  // a target out of range: the host's other error
+  });
   root.copy.record(flag_ready_[0]);
   for (int r = 1; r < group_.size(); ++r) {
     LogicalDevice& d = group_[r];

@@ -70,6 +70,7 @@ class DistributedTrainer final : public ParallelTrainer {
   std::vector<Event> loss_ready_;
   std::vector<Buffer<float>> weights_;  // [1] per rank: this step's loss weight, 1 / counted
   Buffer<float> loss_values_;           // [ranks] on rank 0: each replica's loss sum
+  Buffer<int32_t> bad_rows_;            // [ranks] on rank 0: each one's first bad target row
   std::vector<Event> flag_ready_;       // per rank: its SGD's skip flag is written
   bool broadcast_done_ = false;
   std::vector<float> host_logits_;

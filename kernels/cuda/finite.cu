@@ -1,4 +1,4 @@
-// CUDA divergence check (kernels/finite.h): one block, n is a handful of losses.
+// CUDA step checks (kernels/finite.h): one block each, n is a handful of losses.
 //
 // The flag is only ever set, never cleared here: the host clears it with the
 // step's other scalars before the step (model/sgd.h), so the kernel needs no
@@ -21,7 +21,20 @@ __global__ void mark_not_finite_kernel(int64_t n, const float* values, const flo
   }
 }
 
+__global__ void mark_bad_rows_kernel(int64_t n, const int32_t* first_bad_rows, int32_t* flag) {
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+    if (first_bad_rows[i] >= 0) *flag = 1;
+}
+
 }  // namespace
+
+void mark_bad_rows(const Context& ctx, int64_t n, const int32_t* first_bad_rows, int32_t* flag) {
+  if (n < 0) fail("mark_bad_rows (cuda): n must be >= 0, found ", n);
+  const cudaStream_t stream = cuda_detail::begin_op(ctx);
+  if (n == 0) return;
+  mark_bad_rows_kernel<<<1, kThreads, 0, stream>>>(n, first_bad_rows, flag);
+  CUDP_LAUNCH_CHECK("mark_bad_rows_kernel", stream);
+}
 
 void mark_not_finite(const Context& ctx, int64_t n, const float* values, const float* weight,
                      int32_t* flag) {

@@ -85,6 +85,13 @@ TEST(CpuFinite, MarksANonFiniteLossAndNeverClearsTheFlag) {
   EXPECT_EQ(flag, 1);
   mark_not_finite(ctx, 3, fine.data(), nullptr, &flag);  // a later check never clears it
   EXPECT_EQ(flag, 1);
+  // A target out of range (cross_entropy's first bad row, -1: none).
+  const std::vector<int32_t> none = {-1, -1}, one = {-1, 3};
+  flag = 0;
+  mark_bad_rows(ctx, 2, none.data(), &flag);
+  EXPECT_EQ(flag, 0);
+  mark_bad_rows(ctx, 2, one.data(), &flag);
+  EXPECT_EQ(flag, 1);
 }
 
 }  // namespace

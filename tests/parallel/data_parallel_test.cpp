@@ -212,7 +212,10 @@ TEST(DataParallel, ABadLabelIsAnErrorAndTheNextStepStillWorks) {
       EXPECT_NE(std::string(e.what()).find("target 12"), std::string::npos) << e.what();
     }
     EXPECT_TRUE(test::all_identical(test::host_params(trainer->net()), before, "untouched"));
+    // The device saw it too: the flag a CUDA graph's SGD skips on (kernels/finite.h).
+    EXPECT_TRUE(trainer->optimizer().skipped(group[0].context()));
     EXPECT_NO_THROW(trainer->step(batches[1].x.data(), batches[1].y.data(), 5));
+    EXPECT_FALSE(trainer->optimizer().skipped(group[0].context()));
   }
 }
 

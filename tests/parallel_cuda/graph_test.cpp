@@ -70,6 +70,25 @@ TEST(CudaGraph, ReplaysGiveTheEagerBits) {
   }
 }
 
+// A label out of range in a replayed step: the host's error, the parameters untouched
+// (the SGD kernels skipped on the device's flag before the host could look).
+TEST(CudaGraph, ABadLabelThroughAReplayLeavesTheParameters) {
+  REQUIRE_GPU();
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    SCOPED_TRACE(parallel_mode_name(m));
+    auto batches = test::make_batches(4, 9, 71);
+    batches[3].y[6] = 12;
+    DeviceGroup group(std::vector<Device>(2, cuda_device(0)), 3);
+    ParallelOptions options = test::mode(m);
+    options.cuda_graph = true;
+    auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+    for (int i = 0; i < 3; ++i) trainer->step(batches[i].x.data(), batches[i].y.data(), 9);
+    const std::vector<float> before = params_of(trainer->net());
+    EXPECT_ERROR(trainer->step(batches[3].x.data(), batches[3].y.data(), 9), "target 12");
+    EXPECT_TRUE(test::all_identical(params_of(trainer->net()), before, "untouched"));
+  }
+}
+
 TEST(CudaGraph, ANanThroughAReplayStopsAsDivergedAndLeavesTheParameters) {
   REQUIRE_GPU();
   for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
