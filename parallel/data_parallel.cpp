@@ -120,7 +120,7 @@ StepStats DataParallelTrainer::graph_step(const float* host_x, const int32_t* ho
   graph_->launch();
   replicas_.host_span("graph replay", kGraphReplayPhases);
   replicas_.finish_step();
-  const StepStats stats = check_loss(host_y, B);  // throws "training diverged" on a bad loss
+  const StepStats stats = check_loss(host_y, B, /*synchronized=*/true);  // "training diverged"
   if (sgd_.skipped(group_[0].context()))
     fail("training diverged: the device found a loss that is not finite at step ",
          replicas_.steps(), " (try a smaller learning rate)");
@@ -241,11 +241,13 @@ void DataParallelTrainer::scatter_grad(const std::vector<Shard>& shards) {
 }
 
 // The host reads the loss and the logits (for accuracy) before any SGD is queued.
-StepStats DataParallelTrainer::check_loss(const int32_t* host_y, int64_t B) {
+StepStats DataParallelTrainer::check_loss(const int32_t* host_y, int64_t B, bool synchronized) {
   LogicalDevice& out = group_[out_rank_];
   const Context ctx = out.context();
   const int64_t classes = replicas_.classes();
-  loss_ready_.synchronize();
+  // After a graph replay the group is idle, and loss_ready_ was last recorded
+  // while capturing: CUDA refuses to wait on such an event (cudaErrorCapturedEvent).
+  if (!synchronized) loss_ready_.synchronize();
   StepStats stats;
   stats.samples = B;
   host_logits_.resize(static_cast<std::size_t>(B * classes));

@@ -60,7 +60,7 @@ class DataParallelTrainer final : public ParallelTrainer {
   void gather(const std::vector<Shard>& shards);
   void loss(int64_t B);
   void scatter_grad(const std::vector<Shard>& shards);
-  StepStats check_loss(const int32_t* host_y, int64_t B);
+  StepStats check_loss(const int32_t* host_y, int64_t B, bool synchronized = false);
 
   ReplicaSet replicas_;
   DeviceGroup& group_;

@@ -138,7 +138,7 @@ StepStats DistributedTrainer::graph_step(const float* host_x, const int32_t* hos
   graph_->launch();
   replicas_.host_span("graph replay", kGraphReplayPhases);
   replicas_.finish_step();
-  const StepStats stats = check_loss(shards, host_y, B, counted);  // "training diverged"
+  const StepStats stats = check_loss(shards, host_y, B, counted, /*synchronized=*/true);
   if (sgds_[0]->skipped(group_[0].context()))
     fail("training diverged: the device found a loss that is not finite at step ",
          replicas_.steps(), " (try a smaller learning rate)");
@@ -243,13 +243,15 @@ void DistributedTrainer::backward(int r, int active) {
 
 // The host checks the loss (sum over replicas / count) before any SGD is queued.
 StepStats DistributedTrainer::check_loss(const std::vector<Shard>& shards, const int32_t* host_y,
-                                         int64_t B, int64_t counted) {
+                                         int64_t B, int64_t counted, bool synchronized) {
   StepStats stats;
   stats.samples = B;
   const int64_t classes = replicas_.classes();
   std::vector<double> mine;  // per shard: correct, loss
   for (int r = 0; r < static_cast<int>(shards.size()); ++r) {
-    loss_ready_[r].synchronize();
+    // After a graph replay the group is idle, and the event was last recorded while
+    // capturing: CUDA refuses to wait on such an event (cudaErrorCapturedEvent).
+    if (!synchronized) loss_ready_[r].synchronize();
     const Context ctx = group_[r].context();
     host_logits_.resize(static_cast<std::size_t>(shards[r].size * classes));
     download(ctx, host_logits_.data(), replicas_.logits(r), ctx.device,

@@ -60,7 +60,7 @@ class DistributedTrainer final : public ParallelTrainer {
   void check_loss_on_devices(int active);
   void backward(int r, int active);
   StepStats check_loss(const std::vector<Shard>& shards, const int32_t* host_y, int64_t B,
-                       int64_t counted);
+                       int64_t counted, bool synchronized = false);
 
   ReplicaSet replicas_;
   DeviceGroup& group_;
