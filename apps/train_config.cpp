@@ -121,6 +121,11 @@ Flags train_flags(const std::string& command) {
   f.add("output-device", "",
         "dp: device that gathers the outputs and computes the loss "
         "(default: the first)");
+  f.add("cuda-graph", "off",
+        "on: capture the whole step (forward, loss, backward, the reduction over the devices, "
+        "SGD) once as a CUDA graph and replay it each step, the same bits as off; every device "
+        "a GPU, one process; the first step at a batch size and a last partial batch run "
+        "without it (off is the default until a GPU report shows it passing)");
   f.add("trace", "", "write a Chrome trace (Perfetto, chrome://tracing) of the steps here");
   f.add_bool("check-replicas", "ddp: verify after each step that all replicas are identical");
   f.add("log-every", "20",
@@ -363,6 +368,21 @@ TrainConfig parse_train_config(const std::vector<std::string>& args, std::string
     c.output_rank = parse_output_device(f.str("output-device"), c.devices, c.devices_spec);
   if (c.output_rank != 0 && c.parallel != ParallelMode::DataParallel)
     fail("--output-device: only --parallel dp gathers outputs on one device");
+  const std::string graph = f.str("cuda-graph");
+  if (graph != "on" && graph != "off")
+    fail("--cuda-graph: expected on or off, found '", graph, "'");
+  c.cuda_graph = graph == "on";
+  if (c.cuda_graph) {
+    for (const Device& d : c.devices)
+      if (!d.is_cuda())
+        fail("--cuda-graph on: expected every device of --devices on a GPU, found ", d.str(),
+             " in '", c.devices_spec, "' (a CPU device's stream is a worker thread, which a "
+             "CUDA graph cannot capture)");
+    if (processes)
+      fail("--cuda-graph on: expected one process, found ", launch.size,
+           " under mpirun (the transfers between processes are host MPI calls, which a CUDA "
+           "graph cannot capture)");
+  }
   c.trace_path = f.str("trace");
   c.check_replicas = f.boolean("check-replicas");
   if (c.check_replicas && c.parallel != ParallelMode::Distributed)
@@ -399,6 +419,7 @@ ParallelOptions parallel_options(const TrainConfig& c, Tracer* tracer) {
   options.output_rank = c.output_rank;
   options.check_replicas = c.check_replicas;
   options.tracer = tracer;
+  options.cuda_graph = c.cuda_graph;
   return options;
 }
 
@@ -409,7 +430,8 @@ std::string parallel_row(const TrainConfig& c) {
                 c.parallel == ParallelMode::DataParallel
                     ? ", output device " + c.devices[static_cast<size_t>(c.output_rank)].str()
                     : std::string(),
-                c.check_replicas ? ", replicas checked" : "", c.textbook ? ", textbook" : "");
+                c.check_replicas ? ", replicas checked" : "", c.textbook ? ", textbook" : "",
+                c.cuda_graph ? ", CUDA graph" : "");
 }
 
 }  // namespace cudp

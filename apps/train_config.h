@@ -63,6 +63,7 @@ struct TrainConfig {
   int output_rank = 0;  // --output-device as a position in `devices`
   std::string trace_path;
   bool check_replicas = false;
+  bool cuda_graph = false;  // --cuda-graph on (parallel/step_graph.h)
   int64_t log_every = 0;
   std::string log_path;  // --log: JSON lines, appended
   std::string save_path, init_path, resume_path;

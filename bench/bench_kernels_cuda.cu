@@ -1,6 +1,6 @@
 // Google Benchmark of every CUDA kernel and every numbered version, with the
 // shapes of the CUDA kernels issue's goals, plus a float4 copy kernel (the
-// bandwidth ceiling) and one seed-pool training step.
+// bandwidth ceiling) and one seed-pool training step, eager and as a CUDA graph.
 //
 // Run (from the build folder; tools/gpu_check.sh runs it on a lent GPU):
 //   bench/bench_kernels_cuda                                  # everything
@@ -43,6 +43,7 @@
 #include "kernels/cuda/versions.h"
 #include "model/models.h"
 #include "model/one_device_trainer.h"
+#include "parallel/parallel_trainer.h"
 #include "runtime/cuda_info.h"
 
 namespace cudp::bench {
@@ -431,6 +432,49 @@ void bench_train_step(benchmark::State& state) {
   state.counters["samples/s"] = N / (state.counters["median_ms"].value * 1e-3);
 }
 
+// The same step as one CUDA graph (--cuda-graph on, parallel/step_graph.h): a
+// ParallelTrainer on cuda:0 alone, dp, whose step is warm-up, capture, then one
+// replay per iteration, beside BM_train_step in the same run. Validated first:
+// three steps give the losses of the eager ParallelTrainer bit for bit (the
+// graph's claim). Unverified on silicon until a GPU report shows it.
+void bench_train_step_graph(benchmark::State& state) {
+  const int64_t N = 32;
+  const Shape input{3, 32, 32};
+  const auto x = host_values(1001, N * 3 * 32 * 32);
+  std::vector<int32_t> y(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) y[static_cast<size_t>(i)] = bench_label(1002, i, 10);
+  const NetFactory factory = [&](Device device, uint64_t seed) {
+    auto net = build_model("seed-pool", input, device);
+    net->init(seed);
+    return net;
+  };
+  auto trainer_on = [&](DeviceGroup& group, bool graph) {
+    ParallelOptions options;
+    options.cuda_graph = graph;
+    return make_parallel_trainer(group, factory, bench_sgd_options(), options);
+  };
+  DeviceGroup group({cuda_device(0)}, 0);
+  auto graphed = trainer_on(group, true);
+  if (!validated(state, "train_step_graph", [&]() -> std::string {
+        DeviceGroup eager_group({cuda_device(0)}, 0);
+        auto eager = trainer_on(eager_group, false);
+        for (int step = 1; step <= 3; ++step) {  // eager, captured, replayed
+          const float gl = graphed->step(x.data(), y.data(), N).loss;
+          const float el = eager->step(x.data(), y.data(), N).loss;
+          if (std::memcmp(&gl, &el, sizeof(float)) != 0)
+            return "seed-pool step " + std::to_string(step) + ": graph loss " +
+                   std::to_string(gl) + ", eager " + std::to_string(el) + " (not the same bits)";
+        }
+        return "";
+      }))
+    return;
+  Work work;
+  work.flush_l2 = false;  // as BM_train_step
+  time_gpu(
+      state, [&] { graphed->step(x.data(), y.data(), N); }, work);
+  state.counters["samples/s"] = N / (state.counters["median_ms"].value * 1e-3);
+}
+
 // ---------------------------------------------------------------- registration
 
 void register_all(int only_version) {
@@ -463,6 +507,7 @@ void register_all(int only_version) {
   add_benchmark("BM_bias_grad/128x64x1024", true,
                 [](benchmark::State& st) { bench_bias(st, true); });
   add_benchmark("BM_train_step/seed_pool/batch:32", true, bench_train_step);
+  add_benchmark("BM_train_step_graph/seed_pool/batch:32", true, bench_train_step_graph);
 }
 
 }  // namespace

@@ -23,6 +23,11 @@ class CrossEntropyLoss {
   float value(const Context& ctx);
 
   const CrossEntropyOptions& options() const { return options_; }
+  // The loss in the device's memory, written by compute() (for the device-side
+  // divergence check, kernels/finite.h).
+  const float* device_value() const { return loss_.data(); }
+  // The first row whose target is out of range (-1: none), in the device's memory.
+  const int32_t* device_first_bad_row() const { return first_bad_row_.data(); }
 
  private:
   CrossEntropyOptions options_;

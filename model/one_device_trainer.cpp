@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/finite.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -59,16 +60,21 @@ int64_t OneDeviceTrainer::correct_of(const float* logits, int64_t N) {
 StepStats OneDeviceTrainer::step(const float* host_x, const int32_t* host_y, int64_t N) {
   CUDP_ASSERT(N >= 1);
   upload(host_x, host_y, N);
+  sgd_.begin_step(ctx_);  // this step's lr and first-step flag, into the device's memory
   const float* logits = net_.forward(ctx_, N, x_.data());
   loss_.compute(ctx_, N, net_.classes(), logits, y_.data(), dlogits_.data());
+  mark_not_finite(ctx_, 1, loss_.device_value(), nullptr, sgd_.skip_flag());
+  mark_bad_rows(ctx_, 1, loss_.device_first_bad_row(), sgd_.skip_flag());
   net_.backward(ctx_, dlogits_.data());
   StepStats stats;
   stats.samples = N;
   stats.correct = correct_of(logits, N);
   // The loss is checked before the update: a bad label or a NaN never reaches the parameters.
+  // The device checked it too (the skip flag): the SGD kernel would not apply it either.
   stats.loss = loss_.value(ctx_);
   check_finite_loss(stats.loss, ++steps_);
-  sgd_.step(ctx_, net_.params(), net_.grads());
+  sgd_.apply(ctx_, net_.params(), net_.grads(), 0, net_.param_count());
+  sgd_.end_step();
   return stats;
 }
 

@@ -8,6 +8,7 @@
 // scatter_grad): a copy stream would add a thread hop and overlap nothing.
 #include "parallel/data_parallel.h"
 
+#include "kernels/finite.h"
 #include "runtime/copy.h"
 #include "runtime/error.h"
 
@@ -29,10 +30,12 @@ DataParallelTrainer::DataParallelTrainer(DeviceGroup& group, const NetFactory& f
       out_rank_(checked_output_rank(options.output_rank, group)),
       sgd_(group[0].device, replicas_.net(0).param_count(), sgd),
       loss_(group[out_rank_].device, loss),
-      loss_ready_(group[out_rank_].device) {
+      loss_ready_(group[out_rank_].device),
+      out_flag_(group[out_rank_].device, 1) {
   if (options.check_replicas)
     fail_parameter("check_replicas",
                    "needs ddp (DataParallel keeps one set of parameters, on the first device)");
+  if (options.cuda_graph) graph_ = std::make_unique<StepGraph>(group);
 }
 
 StepStats DataParallelTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
@@ -40,6 +43,7 @@ StepStats DataParallelTrainer::step(const float* host_x, const int32_t* host_y, 
 }
 
 EvalStats DataParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
+  if (graph_) graph_->reset();  // evaluation may reallocate the step's buffers
   return replicas_.evaluate(data, batch, [&] {
     const Bucket& whole = replicas_.plan().whole();
     replicas_.comm().broadcast(whole, replicas_.params(group_.size()));
@@ -48,23 +52,78 @@ EvalStats DataParallelTrainer::evaluate(const Dataset& data, int64_t batch) {
 }
 
 StepStats DataParallelTrainer::run_step(const float* host_x, const int32_t* host_y, int64_t B) {
+  const StepGraph::Mode mode = graph_ ? graph_->plan(B) : StepGraph::Mode::Eager;
+  if (mode != StepGraph::Mode::Eager) return graph_step(host_x, host_y, B, mode);
   const std::vector<Shard> shards = chunk_batch(B, group_.size());
   const int active = static_cast<int>(shards.size());
   replicas_.begin_step(B, shards);
+  write_scalars();  // the group is idle here
   scatter(shards, host_x, host_y);
-  replicate(active);
-  parallel_apply(shards);
-  gather(shards);
-  loss(B);
-  scatter_grad(shards);
-  for (int r = 0; r < active; ++r) replicas_.backward(r);
+  queue_step(shards);
   replicas_.host_span("enqueue");  // the forward and backward
   const StepStats stats = check_loss(host_y, B);
   replicas_.host_span("wait/loss");
   replicas_.update(
       active, Collective::Reduce, [this](int r) { return r == 0 ? &sgd_ : nullptr; },
-      /*after_sent=*/true);
+      /*after_sent=*/true, {&loss_ready_});
   replicas_.finish_step();
+  return stats;
+}
+
+// The step's lr and first-step flag into rank 0's memory, the skip flags cleared.
+void DataParallelTrainer::write_scalars() {
+  sgd_.begin_step(group_[0].context());
+  if (out_rank_ == 0) return;
+  const int32_t clear = 0;
+  upload(group_[out_rank_].context(), out_flag_.data(), group_[out_rank_].device, &clear,
+         sizeof(clear));
+}
+
+void DataParallelTrainer::queue_step(const std::vector<Shard>& shards) {
+  const int active = static_cast<int>(shards.size());
+  replicate(active);
+  parallel_apply(shards);
+  gather(shards);
+  loss(shards.back().offset + shards.back().size);
+  scatter_grad(shards);
+  for (int r = 0; r < active; ++r) replicas_.backward(r);
+}
+
+// The step as one CUDA graph (parallel/step_graph.h): the batch and the scalars
+// go in before the replay, every phase and the SGD run in it, and the host reads
+// the loss afterwards. A non-finite loss never reaches the parameters: the SGD
+// kernel read the device's skip flag. Unverified on silicon.
+StepStats DataParallelTrainer::graph_step(const float* host_x, const int32_t* host_y, int64_t B,
+                                          StepGraph::Mode mode) {
+  const std::vector<Shard> shards = chunk_batch(B, group_.size());
+  const int active = static_cast<int>(shards.size());
+  replicas_.begin_step(B, shards);
+  write_scalars();
+  scatter(shards, host_x, host_y);
+  if (mode == StepGraph::Mode::Capture) {
+    try {
+      replicas_.untimed([&] {
+        graph_->begin_capture();
+        queue_step(shards);
+        replicas_.update(
+            active, Collective::Reduce, [this](int r) { return r == 0 ? &sgd_ : nullptr; },
+            /*after_sent=*/true, {&loss_ready_});
+        graph_->end_capture();
+      });
+    } catch (...) {
+      graph_->reset();  // ends the capture, so that the streams can be drained
+      throw;
+    }
+  } else {
+    sgd_.end_step();  // update() counts the step while capturing; a replay does not
+  }
+  graph_->launch();
+  replicas_.host_span("graph replay", kGraphReplayPhases);
+  replicas_.finish_step();
+  const StepStats stats = check_loss(host_y, B, /*synchronized=*/true);  // "training diverged"
+  if (sgd_.skipped(group_[0].context()))
+    fail("training diverged: the device found a loss that is not finite at step ",
+         replicas_.steps(), " (try a smaller learning rate)");
   return stats;
 }
 
@@ -145,7 +204,19 @@ void DataParallelTrainer::loss(int64_t B) {
     float* dlogits = dlogits_.data();
     out.compute.enqueue([=] { loss->compute(ctx, B, classes, logits, labels, dlogits); });
   });
-  out.compute.record(loss_ready_);
+  // The divergence check on the device, into the SGD's skip flag on rank 0
+  // (through the output device's own flag when that is another device).
+  int32_t* flag = out_rank_ == 0 ? sgd_.skip_flag() : out_flag_.data();
+  const float* value = loss_.device_value();
+  const int32_t* bad_row = loss_.device_first_bad_row();
+  out.compute.enqueue([=] {
+    mark_not_finite(ctx, 1, value, nullptr, flag);
+    mark_bad_rows(ctx, 1, bad_row, flag);  // a target out of range: the host's other error
+  });
+  if (out_rank_ != 0)
+    copy_async(out.compute, sgd_.skip_flag(), group_[0].device, flag, out.device,
+               sizeof(int32_t));
+  out.compute.record(loss_ready_);  // rank 0's SGD waits for it (update)
 }
 
 // Each replica pulls its rows of dlogits (then runs backward).
@@ -170,11 +241,13 @@ void DataParallelTrainer::scatter_grad(const std::vector<Shard>& shards) {
 }
 
 // The host reads the loss and the logits (for accuracy) before any SGD is queued.
-StepStats DataParallelTrainer::check_loss(const int32_t* host_y, int64_t B) {
+StepStats DataParallelTrainer::check_loss(const int32_t* host_y, int64_t B, bool synchronized) {
   LogicalDevice& out = group_[out_rank_];
   const Context ctx = out.context();
   const int64_t classes = replicas_.classes();
-  loss_ready_.synchronize();
+  // After a graph replay the group is idle, and loss_ready_ was last recorded
+  // while capturing: CUDA refuses to wait on such an event (cudaErrorCapturedEvent).
+  if (!synchronized) loss_ready_.synchronize();
   StepStats stats;
   stats.samples = B;
   host_logits_.resize(static_cast<std::size_t>(B * classes));

@@ -20,9 +20,11 @@
 // bad label never reaches the parameters.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "parallel/parallel_trainer.h"
+#include "parallel/step_graph.h"
 
 namespace cudp {
 
@@ -35,7 +37,10 @@ class DataParallelTrainer final : public ParallelTrainer {
   EvalStats evaluate(const Dataset& data, int64_t batch) override;
   Sequential& net() override { return replicas_.net(0); }
   Sgd& optimizer() override { return sgd_; }
-  void restored(int64_t steps) override { replicas_.set_steps(steps); }
+  void restored(int64_t steps) override {
+    replicas_.set_steps(steps);
+    if (graph_) graph_->reset();
+  }
   void set_lr(float lr) override { sgd_.set_lr(lr); }
   CommTime last_comm_time() const override { return replicas_.last_comm_time(); }
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
@@ -45,13 +50,17 @@ class DataParallelTrainer final : public ParallelTrainer {
 
  private:
   StepStats run_step(const float* host_x, const int32_t* host_y, int64_t B);
+  StepStats graph_step(const float* host_x, const int32_t* host_y, int64_t B,
+                       StepGraph::Mode mode);
+  void queue_step(const std::vector<Shard>& shards);  // replicate .. backward
+  void write_scalars();
   void scatter(const std::vector<Shard>& shards, const float* host_x, const int32_t* host_y);
   void replicate(int active);
   void parallel_apply(const std::vector<Shard>& shards);
   void gather(const std::vector<Shard>& shards);
   void loss(int64_t B);
   void scatter_grad(const std::vector<Shard>& shards);
-  StepStats check_loss(const int32_t* host_y, int64_t B);
+  StepStats check_loss(const int32_t* host_y, int64_t B, bool synchronized = false);
 
   ReplicaSet replicas_;
   DeviceGroup& group_;
@@ -61,8 +70,10 @@ class DataParallelTrainer final : public ParallelTrainer {
   Event loss_ready_;                // recorded on the output device after the loss
   Buffer<float> logits_, dlogits_;  // [B, classes] on the output device
   Buffer<int32_t> labels_;          // [B] on the output device
+  Buffer<int32_t> out_flag_;        // [1] on the output device: its loss is not finite
   int64_t capacity_ = 0;
   std::vector<float> host_logits_;
+  std::unique_ptr<StepGraph> graph_;  // --cuda-graph on
 };
 
 }  // namespace cudp

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "parallel/parallel_trainer.h"
+#include "parallel/step_graph.h"
 
 namespace cudp {
 
@@ -50,11 +51,16 @@ class DistributedTrainer final : public ParallelTrainer {
 
  private:
   StepStats run_step(const float* host_x, const int32_t* host_y, int64_t B);
+  StepStats graph_step(const float* host_x, const int32_t* host_y, int64_t B,
+                       StepGraph::Mode mode);
+  void queue_update();
   void broadcast();
-  void forward_and_loss(int r, int64_t n, float weight);
+  void write_scalars(int64_t counted);
+  void forward_and_loss(int r, int64_t n);
+  void check_loss_on_devices(int active);
   void backward(int r, int active);
   StepStats check_loss(const std::vector<Shard>& shards, const int32_t* host_y, int64_t B,
-                       int64_t counted);
+                       int64_t counted, bool synchronized = false);
 
   ReplicaSet replicas_;
   DeviceGroup& group_;
@@ -62,8 +68,13 @@ class DistributedTrainer final : public ParallelTrainer {
   std::vector<std::unique_ptr<Sgd>> sgds_;                 // one per rank
   std::vector<std::unique_ptr<CrossEntropyLoss>> losses_;  // reduction sum, one per rank
   std::vector<Event> loss_ready_;
+  std::vector<Buffer<float>> weights_;  // [1] per rank: this step's loss weight, 1 / counted
+  Buffer<float> loss_values_;           // [ranks] on rank 0: each replica's loss sum
+  Buffer<int32_t> bad_rows_;            // [ranks] on rank 0: each one's first bad target row
+  std::vector<Event> flag_ready_;       // per rank: its SGD's skip flag is written
   bool broadcast_done_ = false;
   std::vector<float> host_logits_;
+  std::unique_ptr<StepGraph> graph_;  // --cuda-graph on
 };
 
 }  // namespace cudp

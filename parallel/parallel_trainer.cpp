@@ -3,6 +3,7 @@
 
 #include "parallel/data_parallel.h"
 #include "parallel/ddp.h"
+#include "parallel/step_graph.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -24,6 +25,7 @@ std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,
   if (options.mode == ParallelMode::DataParallel && group.spans_processes())
     fail_parameter("parallel", "dp is one process, as PyTorch's nn.DataParallel is; this run has ",
                    group.layout().processes(), " processes: use ddp (DistributedDataParallel)");
+  if (options.cuda_graph) check_cuda_graph_group(group);
   if (options.plan.textbook)
     options.plan = textbook_options(options.plan, options.mode == ParallelMode::Distributed);
   if (options.mode == ParallelMode::DataParallel)

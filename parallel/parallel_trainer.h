@@ -35,7 +35,13 @@ struct ParallelOptions {
   int output_rank = 0;          // dp: where outputs are gathered and the loss computed
   bool check_replicas = false;  // ddp: compare every replica's params after each step
   Tracer* tracer = nullptr;     // null: no trace
+  // The step as one CUDA graph, replayed (parallel/step_graph.h): every device a
+  // GPU, one process; the same bits as eager (unverified on silicon).
+  bool cuda_graph = false;
 };
+// The phases one graph replay runs, as the trace's "graph replay" span lists them.
+inline constexpr const char* kGraphReplayPhases =
+    "scatter (before), broadcast, forward, loss, divergence check, backward, reduce, sgd";
 
 class ParallelTrainer : public Trainer {
  public:

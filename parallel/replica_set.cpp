@@ -148,11 +148,29 @@ void ReplicaSet::begin_step(int64_t B, const std::vector<Shard>& shards) {
   host_mark_us_ = tracer_ ? host_microseconds() : 0;
 }
 
-void ReplicaSet::host_span(const char* name) {
+void ReplicaSet::host_span(const char* name, const char* phase) {
   if (!tracer_) return;
   const double now = host_microseconds();
-  tracer_->host_span(0, Lane::Host, name, host_mark_us_, now);
+  TraceArgs args;
+  args.phase = phase;
+  tracer_->host_span(0, Lane::Host, name, host_mark_us_, now, args);
   host_mark_us_ = now;
+}
+
+void ReplicaSet::untimed(const std::function<void()>& body) {
+  struct Restore {
+    ReplicaSet* self;
+    Tracer* tracer;
+    ~Restore() {
+      self->tracer_ = tracer;
+      self->comm_.set_tracer(tracer);
+      self->clock_.set_paused(false);
+    }
+  } restore{this, tracer_};
+  tracer_ = nullptr;
+  comm_.set_tracer(nullptr);
+  clock_.set_paused(true);
+  body();
 }
 
 void ReplicaSet::scatter(const std::vector<Shard>& shards, const float* host_x,
@@ -219,7 +237,7 @@ std::vector<Event*> ReplicaSet::ready(const Bucket& bucket, int ranks) {
 }
 
 void ReplicaSet::update(int ranks, Collective collective, const std::function<Sgd*(int)>& sgd_of,
-                        bool after_sent) {
+                        bool after_sent, const std::vector<Event*>& scalars_ready) {
   const std::vector<float*> g = grads(ranks);
   const auto& buckets = plan_.buckets();
   // The waits of bucket b's SGD pieces, then (step) the pieces themselves.
@@ -233,6 +251,8 @@ void ReplicaSet::update(int ranks, Collective collective, const std::function<Sg
         const Range range{piece.offset, piece.offset + piece.count};
         comm_.await_reduced(b, range, r, s);
         if (after_sent) comm_.await_sent(b, range, s);
+        if (r < static_cast<int>(scalars_ready.size()) && scalars_ready[r])
+          s.wait(*scalars_ready[r]);
         if (step) sgd_piece(r, *sgd, piece);
       }
     }
@@ -252,7 +272,7 @@ void ReplicaSet::update(int ranks, Collective collective, const std::function<Sg
     for (auto b = buckets.rbegin(); b != buckets.rend(); ++b) sgd_of_bucket(*b, true);
   }
   for (int r = 0; r < ranks; ++r)
-    if (Sgd* sgd = sgd_of(r)) sgd->set_steps_taken(sgd->steps_taken() + 1);
+    if (Sgd* sgd = sgd_of(r)) sgd->end_step();
   comm_.join(ranks);
 }
 
@@ -264,14 +284,14 @@ void ReplicaSet::sgd_piece(int owner, Sgd& sgd, const SgdPiece& piece) {
   args.offset = piece.offset;
   args.length = piece.count;
   traced(tracer_, &clock_, on, piece.runner, piece.lane, "sgd", args, [&] {
+    // lr and the first-step flag are read from sgd's scalars when the piece runs
+    // (begin_step wrote them): nothing per step is passed by value here.
     const Context ctx = on.context();
-    const SgdOptions options = sgd.options();
-    const bool first = sgd.steps_taken() == 0;
-    const int64_t n = piece.count;
-    float* p = net(owner).params() + piece.offset;
-    const float* g = net(owner).grads() + piece.offset;
-    float* m = sgd.momentum_buffer() ? sgd.momentum_buffer() + piece.offset : nullptr;
-    on.enqueue([=] { sgd_step(ctx, n, p, g, m, options, first); });
+    Sgd* s = &sgd;
+    const int64_t offset = piece.offset, n = piece.count;
+    float* p = net(owner).params();
+    const float* g = net(owner).grads();
+    on.enqueue([=] { s->apply(ctx, p, g, offset, n); });
   });
 }
 

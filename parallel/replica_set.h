@@ -96,7 +96,10 @@ class ReplicaSet {
   void finish_step();
   // The host lane: a span `name` from the host's last mark (begin_step, or the
   // span before) to now, on this process's first device (trace only).
-  void host_span(const char* name);
+  void host_span(const char* name, const char* phase = nullptr);
+  // Runs body() with no trace marks and the communication clock paused, then
+  // puts both back: a CUDA graph capture, whose marks nothing would time.
+  void untimed(const std::function<void()>& body);
   CommTime last_comm_time() const { return comm_time_; }
   NetTime last_net_time() const { return net_time_; }
 
@@ -110,8 +113,10 @@ class ReplicaSet {
   // Reduce (or all-reduce) every bucket over ranks 0..ranks-1 and queue the
   // SGD pieces of each rank r with sgd_of(r) != nullptr; after_sent: the SGD
   // also waits until the bucket's last broadcast has read rank 0's values (dp).
+  // scalars_ready[r], when given: rank r's SGD pieces also wait for it (the
+  // device's skip flag is written then, kernels/finite.h).
   void update(int ranks, Collective collective, const std::function<Sgd*(int)>& sgd_of,
-              bool after_sent);
+              bool after_sent, const std::vector<Event*>& scalars_ready = {});
 
   // Loss and accuracy over `data` in batches; `replicate` first gives every
   // replica rank 0's parameters. Leaves the group idle, the trace untouched.

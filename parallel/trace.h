@@ -44,6 +44,10 @@
 //             of this process's first device, "host": the host thread queuing
 //             a step's work, waiting for and reading the loss, queuing the
 //             reduce and SGD, then the end-of-step sync; one per process)
+//   graph replay  with args {phase}: the phases the replay runs     (the host
+//             lane, --cuda-graph on: instead of enqueue and wait/loss, one
+//             span per replayed step from the step's start to the launch;
+//             then sync; a GPU only, so no CPU run emits it)
 // src and dst are devices; -1 is the host (the batch comes from host memory).
 // kSpanNames below is this list as data (a test checks both against the
 // names a run emits).
@@ -96,7 +100,8 @@ enum class Lane { Compute = 0, Copy = 1, Net = 2, Host = 3 };
 inline constexpr const char* kSpanNames[] = {
     "step",    "scatter",   "forward/",  "gather",   "loss",      "scatter_grad", "backward/",
     "join",    "sgd",       "broadcast", "peer_add", "copy",      "add",          "net_wait",
-    "reduce",  "all_reduce", "allreduce", "exchange", "enqueue",  "wait/loss",    "sync"};
+    "reduce",  "all_reduce", "allreduce", "exchange", "enqueue",  "wait/loss",    "sync",
+    "graph replay"};
 
 // Each field is written only when set: bytes >= 0, the others != kNone / null.
 struct TraceArgs {

@@ -15,4 +15,8 @@ void scale(const Context& /*ctx*/, int64_t n, float alpha, float* x) {
   for (int64_t i = 0; i < n; ++i) x[i] = alpha * x[i];
 }
 
+void scale_by(const Context& ctx, int64_t n, const float* alpha, float* x) {
+  cpu::scale(ctx, n, *alpha, x);  // read now, when the op runs (a CPU stream's worker)
+}
+
 }  // namespace cudp::cpu

@@ -110,6 +110,26 @@ void sgd_step_version(int version, const Context& ctx, int64_t n, float* params,
   sgd_step_v2(ctx, n, params, grads, momentum_buffer, options, first_step);
 }
 
+// The scalars are read here, when the op runs on the device's stream worker: the
+// same update as the by-value form, so both give the same bits.
+void sgd_step_from_version(int version, const Context& ctx, int64_t n, float* params,
+                           const float* grads, float* momentum_buffer, const SgdOptions& options,
+                           const SgdStepScalars* scalars) {
+  check_version("sgd_step", version, sgd_versions());
+  CUDP_ASSERT(scalars != nullptr);
+  if (scalars->skip != 0) return;
+  SgdOptions now = options;
+  now.lr = scalars->lr;
+  sgd_step_version(version, ctx, n, params, grads, momentum_buffer, now, scalars->first_step != 0);
+}
+
+void sgd_step_from(const Context& ctx, int64_t n, float* params, const float* grads,
+                   float* momentum_buffer, const SgdOptions& options,
+                   const SgdStepScalars* scalars) {
+  sgd_step_from_version(sgd_default_version(), ctx, n, params, grads, momentum_buffer, options,
+                        scalars);
+}
+
 void sgd_step(const Context& ctx, int64_t n, float* params, const float* grads,
               float* momentum_buffer, const SgdOptions& options, bool first_step) {
   sgd_step_version(sgd_default_version(), ctx, n, params, grads, momentum_buffer, options,

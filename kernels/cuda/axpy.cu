@@ -40,8 +40,10 @@ __global__ void axpy_kernel(int64_t n, float alpha, const float* x, float* y) {
   for (int64_t i = done + tid; i < n; i += step) y[i] = axpy1(alpha, x[i], y[i]);
 }
 
+// alpha_at, when given, replaces alpha: read when the kernel runs (scale_by, graph replays).
 template <bool kVec>
-__global__ void scale_kernel(int64_t n, float alpha, float* x) {
+__global__ void scale_kernel(int64_t n, float alpha, const float* alpha_at, float* x) {
+  if (alpha_at != nullptr) alpha = *alpha_at;
   const int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   int64_t done = 0;
@@ -74,19 +76,31 @@ void axpy(const Context& ctx, int64_t n, float alpha, const float* x, float* y) 
   CUDP_LAUNCH_CHECK("axpy_kernel", stream);
 }
 
-void scale(const Context& ctx, int64_t n, float alpha, float* x) {
-  if (n < 0) fail("scale (cuda): n must be >= 0, found ", n);
+namespace {
+void launch_scale(const Context& ctx, int64_t n, float alpha, const float* alpha_at, float* x) {
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   if (n == 0) return;
   if (cuda_detail::aligned16(x)) {
     scale_kernel<true><<<cuda_detail::grid_stride_blocks(ctx.device.index, n / 4 + 1, kThreads),
-                         kThreads, 0, stream>>>(n, alpha, x);
+                         kThreads, 0, stream>>>(n, alpha, alpha_at, x);
   } else {
     scale_kernel<false>
         <<<cuda_detail::grid_stride_blocks(ctx.device.index, n, kThreads), kThreads, 0, stream>>>(
-            n, alpha, x);
+            n, alpha, alpha_at, x);
   }
   CUDP_LAUNCH_CHECK("scale_kernel", stream);
+}
+}  // namespace
+
+void scale(const Context& ctx, int64_t n, float alpha, float* x) {
+  if (n < 0) fail("scale (cuda): n must be >= 0, found ", n);
+  launch_scale(ctx, n, alpha, nullptr, x);
+}
+
+void scale_by(const Context& ctx, int64_t n, const float* alpha, float* x) {
+  if (n < 0) fail("scale_by (cuda): n must be >= 0, found ", n);
+  if (alpha == nullptr) fail("scale_by (cuda): expected a device pointer to the factor, found null");
+  launch_scale(ctx, n, 0.0f, alpha, x);
 }
 
 }  // namespace cudp::cuda

@@ -13,6 +13,8 @@
 //    that owns an entry ever reads or replaces it. A thread's buffer outlives the thread; a
 //    later thread with the same id inherits it, which is safe: the dead thread's kernels
 //    that use it sit on the same stream, ahead of anything the new thread launches;
+//  - a buffer never grows while its stream is captured into a CUDA graph (an error: the
+//    graph would replay a freed pointer); the trainers warm up with an eager step first;
 //  - a buffer grows only after its stream has drained, so no queued kernel still reads the
 //    memory being freed. The synchronize and cudaFree run outside the table's lock, so one
 //    thread's growth does not stall every other thread's ops.
@@ -23,6 +25,7 @@
 #include <tuple>
 
 #include "kernels/cuda/common.cuh"
+#include "runtime/graph.h"
 
 namespace cudp::cuda_detail {
 namespace {
@@ -76,6 +79,12 @@ void* scratch(const Context& ctx, std::size_t bytes) {
     // reallocate every time; round to 256 bytes (cudaMalloc's alignment anyway).
     grown = entry.bytes * 2 > bytes ? entry.bytes * 2 : bytes;
     grown = (grown + 255) / 256 * 256;
+    // A graph replays the pointer it captured: growing now would free it (and
+    // cudaMalloc is refused while capturing). The trainer warms up eagerly first.
+    if (StreamGraph::capturing(ctx.stream))
+      fail("kernel scratch on cuda:", ctx.device.index, " would grow from ", entry.bytes, " to ",
+           bytes, " bytes during a CUDA graph capture: expected it sized by an eager step at "
+           "the same batch size first");
     old = entry;  // taken out: only this thread uses this key, nobody else can see it
     entry = ScratchEntry{};
   }

@@ -12,6 +12,9 @@
 // p - lr * g) and as the CPU twin, which is compiled with -ffp-contract=off for the same
 // reason (kernels/CMakeLists.txt), so CPU and GPU steps agree bit for bit (tests/cuda checks
 // it); a fused `g + wd * p` would round once instead of twice.
+// sgd_step_from passes `scalars` (device memory): each thread reads lr, first_step and skip
+// from it when the kernel runs, so a graph replay sees this step's values; by value, it is
+// nullptr and the launch's SgdArgs hold them. Same kernels, same bits (unverified on silicon).
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/common.cuh"
@@ -48,15 +51,26 @@ __device__ __forceinline__ void sgd_element(const SgdArgs& a, int64_t i, float* 
   if (a.use_momentum) momentum_buffer[i] = buf;
 }
 
-__global__ void sgd_kernel1(SgdArgs a, int64_t n, float* params, const float* grads,
-                            float* momentum_buffer) {
+// The step's values from device memory when given; false: skip the update (a non-finite loss).
+__device__ __forceinline__ bool load_scalars(SgdArgs& a, const SgdStepScalars* scalars) {
+  if (scalars == nullptr) return true;
+  if (scalars->skip != 0) return false;
+  a.lr = scalars->lr;
+  a.first_step = scalars->first_step != 0;
+  return true;
+}
+
+__global__ void sgd_kernel1(SgdArgs a, const SgdStepScalars* scalars, int64_t n, float* params,
+                            const float* grads, float* momentum_buffer) {
+  if (!load_scalars(a, scalars)) return;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += step)
     sgd_element(a, i, params, grads, momentum_buffer);
 }
 
-__global__ void sgd_kernel2(SgdArgs a, int64_t n, float* params, const float* grads,
-                            float* momentum_buffer) {
+__global__ void sgd_kernel2(SgdArgs a, const SgdStepScalars* scalars, int64_t n, float* params,
+                            const float* grads, float* momentum_buffer) {
+  if (!load_scalars(a, scalars)) return;
   const int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t n4 = n / 4;
@@ -84,8 +98,10 @@ __global__ void sgd_kernel2(SgdArgs a, int64_t n, float* params, const float* gr
 int sgd_versions() { return 2; }
 int sgd_default_version() { return 2; }
 
-void sgd_step_version(int version, const Context& ctx, int64_t n, float* params, const float* grads,
-                      float* momentum_buffer, const SgdOptions& options, bool first_step) {
+namespace {
+void launch_sgd(int version, const Context& ctx, int64_t n, float* params, const float* grads,
+                float* momentum_buffer, const SgdOptions& options, bool first_step,
+                const SgdStepScalars* scalars) {
   if (version < 1 || version > sgd_versions())
     fail("sgd_step (cuda): version ", version, " does not exist (1..", sgd_versions(), ")");
   if (n < 0) fail("sgd_step (cuda): n must be >= 0, found ", n);
@@ -100,13 +116,34 @@ void sgd_step_version(int version, const Context& ctx, int64_t n, float* params,
                        (!use_momentum || cuda_detail::aligned16(momentum_buffer));
   if (version == 2 && aligned) {
     sgd_kernel2<<<cuda_detail::grid_stride_blocks(ctx.device.index, n / 4 + 1, kThreads), kThreads,
-                  0, stream>>>(a, n, params, grads, momentum_buffer);
+                  0, stream>>>(a, scalars, n, params, grads, momentum_buffer);
     CUDP_LAUNCH_CHECK("sgd_kernel2", stream);
     return;
   }
   sgd_kernel1<<<cuda_detail::grid_stride_blocks(ctx.device.index, n, kThreads), kThreads, 0,
-                stream>>>(a, n, params, grads, momentum_buffer);
+                stream>>>(a, scalars, n, params, grads, momentum_buffer);
   CUDP_LAUNCH_CHECK("sgd_kernel1", stream);
+}
+}  // namespace
+
+void sgd_step_version(int version, const Context& ctx, int64_t n, float* params, const float* grads,
+                      float* momentum_buffer, const SgdOptions& options, bool first_step) {
+  launch_sgd(version, ctx, n, params, grads, momentum_buffer, options, first_step, nullptr);
+}
+
+void sgd_step_from_version(int version, const Context& ctx, int64_t n, float* params,
+                           const float* grads, float* momentum_buffer, const SgdOptions& options,
+                           const SgdStepScalars* scalars) {
+  if (scalars == nullptr)
+    fail("sgd_step_from (cuda): expected a device pointer to the step's scalars, found null");
+  launch_sgd(version, ctx, n, params, grads, momentum_buffer, options, false, scalars);
+}
+
+void sgd_step_from(const Context& ctx, int64_t n, float* params, const float* grads,
+                   float* momentum_buffer, const SgdOptions& options,
+                   const SgdStepScalars* scalars) {
+  sgd_step_from_version(sgd_default_version(), ctx, n, params, grads, momentum_buffer, options,
+                        scalars);
 }
 
 void sgd_step(const Context& ctx, int64_t n, float* params, const float* grads,

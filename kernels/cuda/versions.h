@@ -73,5 +73,9 @@ int sgd_versions();
 int sgd_default_version();
 void sgd_step_version(int version, const Context& ctx, int64_t n, float* params, const float* grads,
                       float* momentum_buffer, const SgdOptions& options, bool first_step);
+// The same version reading lr, first_step and skip from `scalars` (device memory) when it runs.
+void sgd_step_from_version(int version, const Context& ctx, int64_t n, float* params,
+                           const float* grads, float* momentum_buffer, const SgdOptions& options,
+                           const SgdStepScalars* scalars);
 
 }  // namespace cudp::cuda

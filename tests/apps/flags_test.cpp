@@ -72,5 +72,19 @@ TEST(FlagValues, ChunkBytesIsCheckedBeforeTheUnitShiftsIt) {
   EXPECT_EQ(parse_byte_size("4"), 4u);
 }
 
+// --cuda-graph on|off: off by default; on needs every device on a GPU (a CPU
+// device's stream is a thread, not capturable). The one-process check (mpirun)
+// is in the same branch; launch_test's environment cannot fake a GPU, so it is
+// not reached here.
+TEST(FlagValues, CudaGraphIsOnOrOffAndRefusesCpuDevices) {
+  EXPECT_FALSE(parse_train_config({"--devices", "cpu:2"}).cuda_graph);
+  EXPECT_FALSE(parse_train_config({"--devices", "cpu:2", "--cuda-graph", "off"}).cuda_graph);
+  test::expect_parts(train_error({"--devices", "cpu:2", "--cuda-graph", "yes"}),
+                     {"--cuda-graph: expected on or off, found 'yes'"});
+  test::expect_parts(train_error({"--devices", "cpu:2", "--cuda-graph", "on"}),
+                     {"--cuda-graph on: expected every device of --devices on a GPU, found cpu:0",
+                      "in 'cpu:2'"});
+}
+
 }  // namespace
 }  // namespace cudp

@@ -20,6 +20,7 @@
 
 #include "kernels/axpy.h"
 #include "kernels/bias.h"
+#include "kernels/finite.h"
 #include "kernels/cuda/versions.h"
 #include "kernels/relu.h"
 #include "kernels/sgd.h"
@@ -266,6 +267,71 @@ TEST_F(CudaElementwise, PublicSgdStep) {
   sgd_step(gpu, n, p.data(), d_g.data(), buf.data(), opt, true);
   EXPECT_TRUE(all_identical(download(p), p_ref, "public sgd_step"));
   EXPECT_TRUE(all_identical(download(buf), buf_ref, "public sgd_step buffer"));
+}
+
+// The trainers' forms (graph replays read them from device memory): sgd_step_from gives
+// the CPU twin's bits with lr and the first-step flag from SgdStepScalars, every version and
+// offset; skip leaves params and buffer untouched; scale_by is scale; mark_not_finite flags
+// NaN, inf and 0 * inf and never clears. Unverified on silicon until a GPU report shows it.
+TEST_F(CudaElementwise, StepScalarsFromDeviceMemory) {
+  const int64_t n = 777;
+  SgdOptions opt;
+  opt.momentum = 0.9f, opt.weight_decay = 0.01f;
+  for (int v = 1; v <= cuda::sgd_versions(); ++v) {
+    for (std::size_t off : kOffsets) {
+      const auto p0 = test::random_floats(n, 14), g = test::random_floats(n, 15);
+      std::vector<float> p_ref = p0, buf_ref(n);
+      auto p = upload_output(p0, off);
+      auto buf = poisoned<float>(n, off);
+      const auto d_g = upload(g, off);
+      for (int step = 0; step < 2; ++step) {
+        SgdOptions now = opt;
+        now.lr = step == 0 ? 0.1f : 0.01f;
+        cpu::sgd_step(cpu, n, p_ref.data(), g.data(), buf_ref.data(), now, step == 0);
+        SgdStepScalars s;
+        s.lr = now.lr;
+        s.first_step = step == 0;
+        const auto d_s = upload(std::vector<SgdStepScalars>{s});
+        SgdOptions stale = opt;
+        stale.lr = 99.0f;  // ignored
+        cuda::sgd_step_from_version(v, gpu, n, p.data() + off, d_g.data() + off, buf.data() + off,
+                                    stale, d_s.data());
+      }
+      const std::string where = "sgd_step_from v" + std::to_string(v) + " offset " +
+                                std::to_string(off);
+      EXPECT_TRUE(all_identical(download(p, off), p_ref, where));
+      EXPECT_TRUE(all_identical(download(buf, off), buf_ref, where + " buffer"));
+      SgdStepScalars skip;
+      skip.lr = 1.0f, skip.skip = 1;
+      const auto d_skip = upload(std::vector<SgdStepScalars>{skip});
+      const auto nan_g = upload(test::nan_filled(n));
+      cuda::sgd_step_from_version(v, gpu, n, p.data() + off, nan_g.data(), buf.data() + off, opt,
+                                  d_skip.data());
+      EXPECT_TRUE(all_identical(download(p, off), p_ref, where + " skipped"));
+      EXPECT_TRUE(all_identical(download(buf, off), buf_ref, where + " skipped buffer"));
+    }
+  }
+  auto x = test::random_floats(n, 16), x_ref = x;
+  const float alpha = 1.0f / 9.0f;
+  cpu::scale(cpu, n, alpha, x_ref.data());
+  auto d_x = upload(x);
+  const auto d_alpha = upload(std::vector<float>{alpha});
+  scale_by(gpu, n, d_alpha.data(), d_x.data());
+  EXPECT_TRUE(all_identical(download(d_x), x_ref, "scale_by"));
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto values = upload(std::vector<float>{1.0f, 0.0f, 2.0f});
+  const auto bad = upload(std::vector<float>{1.0f, std::nanf(""), 2.0f});
+  const auto weight = upload(std::vector<float>{0.5f}), infinite = upload(std::vector<float>{inf});
+  auto flag = upload(std::vector<int32_t>{0});
+  mark_not_finite(gpu, 3, values.data(), weight.data(), flag.data());
+  EXPECT_EQ(download(flag)[0], 0);
+  mark_not_finite(gpu, 3, values.data(), infinite.data(), flag.data());  // 0 * inf
+  EXPECT_EQ(download(flag)[0], 1);
+  flag = upload(std::vector<int32_t>{0});
+  mark_not_finite(gpu, 3, bad.data(), nullptr, flag.data());
+  EXPECT_EQ(download(flag)[0], 1);
+  mark_not_finite(gpu, 3, values.data(), nullptr, flag.data());  // never cleared
+  EXPECT_EQ(download(flag)[0], 1);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/axpy.h"
+#include "kernels/finite.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
@@ -48,6 +49,49 @@ TEST(CpuAxpy, ScaleByZeroKeepsNan) {
   scale(ctx, 2, 0.0f, x.data());
   EXPECT_TRUE(std::isnan(x[0]));
   EXPECT_EQ(x[1], 0.0f);
+}
+
+// scale_by reads its factor when it runs: the bits of scale with that factor.
+TEST(CpuAxpy, ScaleByReadsTheFactorFromMemory) {
+  const Context ctx = cpu_context();
+  auto x = test::random_floats(33, 8), y = x;
+  float alpha = 1.0f / 9.0f;  // ddp's loss weight: 1 / counted
+  scale(ctx, 33, alpha, x.data());
+  scale_by(ctx, 33, &alpha, y.data());
+  EXPECT_TRUE(test::all_identical(y, x, "scale_by vs scale"));
+}
+
+// The device-side divergence check: sets the flag on a non-finite product, leaves it otherwise.
+TEST(CpuFinite, MarksANonFiniteLossAndNeverClearsTheFlag) {
+  const Context ctx = cpu_context();
+  const std::vector<float> fine = {1.5f, 0.0f, 3.0f};
+  int32_t flag = 0;
+  mark_not_finite(ctx, 3, fine.data(), nullptr, &flag);
+  EXPECT_EQ(flag, 0);
+  const float weight = 1.0f / 32.0f;
+  mark_not_finite(ctx, 3, fine.data(), &weight, &flag);
+  EXPECT_EQ(flag, 0);
+  for (const float bad : {NAN, INFINITY, -INFINITY}) {
+    std::vector<float> values = fine;
+    values[1] = bad;
+    flag = 0;
+    mark_not_finite(ctx, 3, values.data(), nullptr, &flag);
+    EXPECT_EQ(flag, 1) << bad;
+  }
+  // Every target ignored: each shard's sum is 0, the weight 1/0 = inf, the product NaN.
+  const float all_ignored = INFINITY;
+  flag = 0;
+  mark_not_finite(ctx, 3, std::vector<float>(3, 0.0f).data(), &all_ignored, &flag);
+  EXPECT_EQ(flag, 1);
+  mark_not_finite(ctx, 3, fine.data(), nullptr, &flag);  // a later check never clears it
+  EXPECT_EQ(flag, 1);
+  // A target out of range (cross_entropy's first bad row, -1: none).
+  const std::vector<int32_t> none = {-1, -1}, one = {-1, 3};
+  flag = 0;
+  mark_bad_rows(ctx, 2, none.data(), &flag);
+  EXPECT_EQ(flag, 0);
+  mark_bad_rows(ctx, 2, one.data(), &flag);
+  EXPECT_EQ(flag, 1);
 }
 
 }  // namespace

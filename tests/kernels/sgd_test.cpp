@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/cpu/versions.h"
 #include "kernels/sgd.h"
+#include "runtime/error.h"
 #include "runtime/context.h"
 #include "tests/common/poison.h"
 #include "tests/common/tolerance.h"
@@ -157,6 +159,45 @@ TEST(CpuSgd, CheckOptionsRejectsWhatTorchRejects) {
   // Stricter than PyTorch: a NaN or infinite option would poison every parameter.
   const std::string nan_lr = rejection(make_options(std::nanf(""), 0, 0, 0, false, false));
   EXPECT_NE(nan_lr.find("lr must be finite"), std::string::npos) << nan_lr;
+}
+
+
+// sgd_step_from (the trainers' form): lr and the first-step flag read from the
+// scalars when the op runs give the by-value form's bits, every version, every
+// option set; skip leaves params and buffer untouched, bit for bit.
+TEST(CpuSgd, ScalarsFromMemoryGiveTheByValueBits) {
+  const int64_t n = 37;
+  for (int v = 1; v <= cpu::sgd_versions(); ++v) {
+    for (const bool nesterov : {false, true}) {
+      SCOPED_TRACE(concat("v", v, nesterov ? " nesterov" : ""));
+      SgdOptions o = make_options(0.03f, 0.9f, 0.0f, 0.01f, nesterov, false);
+      auto p = test::random_floats(n, 4), q = p;
+      std::vector<float> buf(n, 0.0f), qbuf(n, 0.0f);
+      for (int step = 0; step < 3; ++step) {
+        const auto g = test::random_floats(n, 20 + step);
+        o.lr = step == 2 ? 0.003f : 0.03f;  // a milestone between steps
+        cpu::sgd_step_version(v, cpu_context(), n, p.data(), g.data(), buf.data(), o, step == 0);
+        SgdStepScalars s;
+        s.lr = o.lr;
+        s.first_step = step == 0;
+        SgdOptions stale = o;
+        stale.lr = 99.0f;  // ignored: the scalars' lr is the one
+        cpu::sgd_step_from_version(v, cpu_context(), n, q.data(), g.data(), qbuf.data(), stale,
+                                   &s);
+        EXPECT_TRUE(test::all_identical(q, p, concat("params, step ", step + 1)));
+        EXPECT_TRUE(test::all_identical(qbuf, buf, concat("buffer, step ", step + 1)));
+      }
+      SgdStepScalars skip;
+      skip.lr = 1.0f;
+      skip.skip = 1;
+      const auto before = q, before_buf = qbuf;
+      const std::vector<float> nan_grads = test::nan_filled(n);
+      cpu::sgd_step_from_version(v, cpu_context(), n, q.data(), nan_grads.data(), qbuf.data(), o,
+                                 &skip);
+      EXPECT_TRUE(test::all_identical(q, before, "params after a skipped step"));
+      EXPECT_TRUE(test::all_identical(qbuf, before_buf, "buffer after a skipped step"));
+    }
+  }
 }
 
 }  // namespace

@@ -70,6 +70,41 @@ TEST(Sgd, MomentumBufferAndFirstStep) {
   EXPECT_EQ(momentum.steps_taken(), 2);
 }
 
+// The step's values live in the device's memory (CPU: host memory of cpu:0):
+// begin_step writes lr and the first-step flag, the kernels read them.
+TEST(Sgd, StepScalarsInDeviceMemory) {
+  const Context ctx = cpu_context();
+  Sgd sgd(cpu_device(), 2, SgdOptions{0.5f, 0.9f});
+  std::vector<float> p = {1, 2};
+  const std::vector<float> g = {2, -4};
+  sgd.begin_step(ctx);
+  EXPECT_EQ(sgd.scalars()->lr, 0.5f);
+  EXPECT_EQ(sgd.scalars()->first_step, 1);
+  EXPECT_EQ(sgd.scalars()->skip, 0);
+  sgd.apply(ctx, p.data(), g.data(), 0, 2);
+  sgd.end_step();
+  EXPECT_EQ(p, (std::vector<float>{0, 4}));
+  // A milestone: the new rate reaches the device at the next begin_step.
+  sgd.set_lr(0.25f);
+  EXPECT_EQ(sgd.scalars()->lr, 0.5f);
+  sgd.begin_step(ctx);
+  EXPECT_EQ(sgd.scalars()->lr, 0.25f);
+  EXPECT_EQ(sgd.scalars()->first_step, 0);
+  // The skip flag (a non-finite loss): the update leaves params and buffer alone.
+  *sgd.skip_flag() = 1;
+  EXPECT_TRUE(sgd.skipped(ctx));
+  const std::vector<float> buffer(sgd.momentum_buffer(), sgd.momentum_buffer() + 2);
+  sgd.apply(ctx, p.data(), g.data(), 0, 2);
+  EXPECT_EQ(p, (std::vector<float>{0, 4}));
+  EXPECT_EQ(std::vector<float>(sgd.momentum_buffer(), sgd.momentum_buffer() + 2), buffer);
+  // A resumed optimizer is past its first step: the buffer is read, not overwritten.
+  Sgd resumed(cpu_device(), 2, SgdOptions{0.5f, 0.9f});
+  resumed.set_steps_taken(7);
+  resumed.begin_step(ctx);
+  EXPECT_EQ(resumed.scalars()->first_step, 0);
+  EXPECT_FALSE(resumed.skipped(ctx));
+}
+
 TEST(Sgd, RefusesOptionsTorchRefuses) {
   EXPECT_THROW(Sgd(cpu_device(), 4, SgdOptions{-0.1f}), Error);
   SgdOptions nesterov_without_momentum;

@@ -5,6 +5,7 @@
 // 1e-6 absolute for parameters near zero) after 5 steps of lr 0.05, momentum
 // 0.9, which moves the parameters far more than that (checked first, so the
 // tolerance can fail). Reruns, chunk sizes and the output device change no bit.
+#include <cmath>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include "data/dataset.h"
 #include "parallel/ddp.h"
 #include "runtime/error.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/tolerance.h"
 #include "tests/parallel/fixtures.h"
 
@@ -210,7 +212,54 @@ TEST(DataParallel, ABadLabelIsAnErrorAndTheNextStepStillWorks) {
       EXPECT_NE(std::string(e.what()).find("target 12"), std::string::npos) << e.what();
     }
     EXPECT_TRUE(test::all_identical(test::host_params(trainer->net()), before, "untouched"));
+    // The device saw it too: the flag a CUDA graph's SGD skips on (kernels/finite.h).
+    EXPECT_TRUE(trainer->optimizer().skipped(group[0].context()));
     EXPECT_NO_THROW(trainer->step(batches[1].x.data(), batches[1].y.data(), 5));
+    EXPECT_FALSE(trainer->optimizer().skipped(group[0].context()));
+  }
+}
+
+// A NaN loss stops the run with the same "diverged" error as ever, the
+// parameters untouched; the device's own check (kernels/finite.h) flagged it
+// too, the flag the SGD kernels read (and a CUDA graph relies on). dp with the
+// loss on another device than the SGD, and ddp, where every target of the batch
+// ignored makes the weight 1/0 and the loss NaN.
+TEST(DataParallel, ANonFiniteLossStopsAsDivergedAndTheDeviceFlagsItToo) {
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    for (const bool ignored : {false, true}) {
+      if (ignored && m == ParallelMode::DataParallel) continue;
+      SCOPED_TRACE(concat(parallel_mode_name(m), ignored ? " all ignored" : " NaN input"));
+      auto batches = make_batches(2, 5, 53);
+      if (ignored)
+        for (int32_t& y : batches[1].y) y = -100;
+      else
+        batches[1].x[7] = NAN;
+      DeviceGroup group(test::cpus(2), 3);
+      ParallelOptions options = mode(m);
+      if (m == ParallelMode::DataParallel) options.output_rank = 1;
+      auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
+      trainer->step(batches[0].x.data(), batches[0].y.data(), 5);
+      EXPECT_FALSE(trainer->optimizer().skipped(group[0].context()));
+      const std::vector<float> before = test::host_params(trainer->net());
+      EXPECT_ERROR(trainer->step(batches[1].x.data(), batches[1].y.data(), 5),
+                   "training diverged: the loss is ",  // nan, or -nan for 0/0
+                   "nan at step 2 (try a smaller learning rate)");
+      EXPECT_TRUE(test::all_identical(test::host_params(trainer->net()), before, "untouched"));
+      EXPECT_TRUE(trainer->optimizer().skipped(group[0].context()));
+    }
+  }
+}
+
+// A CUDA graph captures CUDA streams: CPU devices are refused, naming the parameter.
+TEST(DataParallel, ACudaGraphNeedsEveryDeviceOnAGpu) {
+  DeviceGroup group(test::cpus(2), 0);
+  ParallelOptions options;
+  options.cuda_graph = true;
+  for (ParallelMode m : {ParallelMode::DataParallel, ParallelMode::Distributed}) {
+    options.mode = m;
+    EXPECT_PARAMETER_ERROR(
+        make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options),
+        "cuda_graph", "expected every device on a GPU, found rank 0 (cpu:0)");
   }
 }
 
