@@ -22,7 +22,8 @@
 #   baselines  bench/baselines/torch_gpu_baselines.py (python3 there has torch)
 #   plot       bench/plot.py: % of baseline per kernel, a PNG (needs matplotlib)
 #   train      BUILD_DIR/cudp train --devices cuda:0 --steps 50 (and 30 steps with
-#              --math tf32: the tensor-core kernels in a real step), and the first
+#              --math tf32: the tensor-core kernels in a real step, and 50 with
+#              --cuda-graph on: the step replayed as one graph), and the first
 #              5 steps' losses on cpu and cuda:0 side by side; dp and ddp on
 #              four logical devices of the GPU (cuda:0,0,0,0), 30 steps each;
 #              the README's real-data run (--data fashion-mnist, 10 epochs) on
@@ -34,7 +35,7 @@
 #              tensors bitwise; Open MPI from GPU_CHECK_OPENMPI (default
 #              BUILD_DIR/openmpi, made here by tools/pack_openmpi.sh, ~17 MiB);
 #              without it the phase prints "mpirun phase: unavailable (...)"
-#   racecheck, synccheck, memcheck
+#   racecheck, synccheck, memcheck, memcheck_graph
 #              compute-sanitizer over test_cuda: racecheck and synccheck on the
 #              shared-memory kernels' tests, then memcheck on all of them. They
 #              come last and share the time left; "unavailable", "skipped" or
@@ -188,6 +189,8 @@ main() {
   phase train_cuda 45 -- "$BUILD/cudp" train --devices cuda:0 --steps 50 --log-every 10
   phase train_tf32 30 -- "$BUILD/cudp" train --devices cuda:0 --math tf32 --steps 30 --log-every 10 \
     --test-size 0
+  phase train_graph 30 -- "$BUILD/cudp" train --devices cuda:0 --cuda-graph on --steps 50 \
+    --log-every 10 --test-size 0
   phase first_steps_cpu 40 -- "$BUILD/cudp" train --devices cpu --steps 5 --log-every 1 --test-size 0
   phase first_steps_cuda 30 -- "$BUILD/cudp" train --devices cuda:0 --steps 5 --log-every 1 --test-size 0
   phase train_dp 30 -- "$BUILD/cudp" train --devices cuda:0,0,0,0 --parallel dp --steps 30 \
@@ -211,6 +214,9 @@ main() {
     "$BUILD/tests/test_cuda" "--gtest_filter=$SHMEM_FILTER"
   phase memcheck "$CAP_SANITIZER" -- "$SANITIZER" --tool memcheck --leak-check no --print-limit 20 \
     "$BUILD/tests/test_cuda" "--gtest_filter=$MEMCHECK_FILTER"
+  # The graphed step (replays against eager, a NaN and a bad label through a replay).
+  phase memcheck_graph 60 -- "$SANITIZER" --tool memcheck --leak-check no --print-limit 20 \
+    "$BUILD/tests/test_parallel_cuda" "--gtest_filter=CudaGraph.*"
   [ "$DRY" = 1 ] && { echo "report     tools/gpu_report.py --work <tmp> --out-dir $OUT"; return 0; }
 
   # Missing test or sanitizer executables make a phase "missing" above; say which.
@@ -218,10 +224,10 @@ main() {
     "$BUILD/cudp" $(extra_gpu_suites | sed "s|^|$BUILD/tests/|"); do
     [ -x "$f" ] || echo "gpu_check.sh: MISSING executable $f (not built, or not carried)"
   done
-  for tool in memcheck racecheck synccheck; do
+  for tool in memcheck racecheck synccheck memcheck_graph; do
     [ -f "$WORK/$tool.log" ] && { echo "===== compute-sanitizer --tool $tool"; cat "$WORK/$tool.log"; }
   done >"$OUT/sanitizer.log"
-  for run in train_cuda train_tf32 first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
+  for run in train_cuda train_tf32 train_graph first_steps_cpu first_steps_cuda train_dp train_ddp mpirun train_fmnist; do
     [ -f "$WORK/$run.log" ] && { echo "===== $run"; cat "$WORK/$run.log"; }
   done >"$OUT/train.log"
   echo "=== report"

@@ -4,7 +4,7 @@
     python3 tools/gpu_report.py --work WORK --out-dir OUT [--build B --mode M ...]
 
 Reads WORK/phases.tsv (one line per phase: name, status, rc, seconds, limit,
-detail), WORK/card.csv (nvidia-smi), WORK/{memcheck,racecheck,synccheck}.log,
+detail), WORK/card.csv (nvidia-smi), WORK/{memcheck,racecheck,synccheck,memcheck_graph}.log,
 WORK/{train_cuda,first_steps_cpu,first_steps_cuda,train_dp,train_ddp,train_fmnist,
 tests_parallel,mpirun}.log, and from OUT the
 GoogleTest JSON (tests_cuda.json), the Google Benchmark JSON (bench_cuda.json)
@@ -556,7 +556,8 @@ def build_report(args):
     tests_text, tests_summary = test_section(args.out_dir, args.work, phases)
     sanitizer_rows, sanitizer_summary = [], []
     for tool, flt in (("racecheck", args.shmem_filter), ("synccheck", args.shmem_filter),
-                      ("memcheck", args.memcheck_filter)):
+                      ("memcheck", args.memcheck_filter),
+                      ("memcheck_graph", "CudaGraph.* (test_parallel_cuda)")):
         verdict, detail = sanitizer_verdict(tool, args.work, phases)
         sanitizer_rows.append([tool, f"`{flt}`", verdict, detail])
         sanitizer_summary.append(f"{tool}: {verdict}")
