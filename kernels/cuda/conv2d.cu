@@ -6,6 +6,10 @@
 //       on the fly (no im2col buffer), 64 x 128 x 16 block tiles, 4 x 8 outputs per thread,
 //       double-buffered shared memory; backward-weight splits its long N*P*Q depth over the
 //       grid and sums the partial tiles in a second, deterministic pass.
+//   v3: v2 by the means of GEMM v6 (kernels/cuda/conv2d_v3.cu): 64 x 256 x 8 block tiles, 8 x 8
+//       outputs per thread, a 4-stage pipeline of 4-byte zero-filling cp.async gathers,
+//       double-buffered register fragments, v2's split-K. Unverified on silicon, not the
+//       default until a GPU report shows it passing and faster.
 //
 // The three passes as GEMMs, output (row, column) summed over a depth index; x = [N,C,H,W],
 // w = [K,C,R,S], h = p*st - pad + r, w' = q*st - pad + s:
@@ -34,6 +38,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
+#include "kernels/cuda/conv2d_v3.cuh"
 #include "kernels/cuda/versions.h"
 
 namespace cudp::cuda {
@@ -333,7 +338,7 @@ void check_version(int version) {
 
 }  // namespace
 
-int conv2d_versions() { return 2; }
+int conv2d_versions() { return 3; }
 int conv2d_default_version() { return 2; }
 
 void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& s, const float* x,
@@ -350,6 +355,7 @@ void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& 
     CUDP_LAUNCH_CHECK("conv2d_forward_kernel1", stream);
     return;
   }
+  if (version == 3) return conv2d_v3::forward(ctx, stream, d, x, w, y);
   launch_igemm<Pass::Forward>(ctx, stream, d, d.K, d.N * d.PQ, d.CRS, w, x, y, false);
 }
 
@@ -367,6 +373,7 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
     CUDP_LAUNCH_CHECK("conv2d_backward_data_kernel1", stream);
     return;
   }
+  if (version == 3) return conv2d_v3::backward_data(ctx, stream, d, dy, w, dx);
   launch_igemm<Pass::BackwardData>(ctx, stream, d, d.C, d.N * d.HW, d.K * d.RS, w, dy, dx, false);
 }
 
@@ -384,6 +391,7 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
     CUDP_LAUNCH_CHECK("conv2d_backward_weight_kernel1", stream);
     return;
   }
+  if (version == 3) return conv2d_v3::backward_weight(ctx, stream, d, x, dy, dw);
   launch_igemm<Pass::BackwardWeight>(ctx, stream, d, d.K, d.CRS, d.N * d.PQ, dy, x, dw, true);
 }
 
