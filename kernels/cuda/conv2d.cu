@@ -345,6 +345,7 @@ void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& 
                             const float* w, float* y) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_forward (cuda)");
+  if (version == 3) return conv2d_v3::forward(ctx, d, x, w, y);  // checks its own extents
   if (version == 2)
     check_igemm_extents(s.K, s.N * s.P() * s.Q(), s.C * s.R * s.S, "conv2d_forward (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
@@ -355,7 +356,6 @@ void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& 
     CUDP_LAUNCH_CHECK("conv2d_forward_kernel1", stream);
     return;
   }
-  if (version == 3) return conv2d_v3::forward(ctx, stream, d, x, w, y);
   launch_igemm<Pass::Forward>(ctx, stream, d, d.K, d.N * d.PQ, d.CRS, w, x, y, false);
 }
 
@@ -363,6 +363,7 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
                                   const float* dy, const float* w, float* dx) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_backward_data (cuda)");
+  if (version == 3) return conv2d_v3::backward_data(ctx, d, dy, w, dx);
   if (version == 2)
     check_igemm_extents(s.C, s.N * s.H * s.W, s.K * s.R * s.S, "conv2d_backward_data (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
@@ -373,7 +374,6 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
     CUDP_LAUNCH_CHECK("conv2d_backward_data_kernel1", stream);
     return;
   }
-  if (version == 3) return conv2d_v3::backward_data(ctx, stream, d, dy, w, dx);
   launch_igemm<Pass::BackwardData>(ctx, stream, d, d.C, d.N * d.HW, d.K * d.RS, w, dy, dx, false);
 }
 
@@ -381,6 +381,7 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
                                     const float* x, const float* dy, float* dw) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_backward_weight (cuda)");
+  if (version == 3) return conv2d_v3::backward_weight(ctx, d, x, dy, dw);
   if (version == 2)  // the depth N*P*Q is the extent that gets near INT32_MAX in practice
     check_igemm_extents(s.K, s.C * s.R * s.S, s.N * s.P() * s.Q(), "conv2d_backward_weight (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
@@ -391,7 +392,6 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
     CUDP_LAUNCH_CHECK("conv2d_backward_weight_kernel1", stream);
     return;
   }
-  if (version == 3) return conv2d_v3::backward_weight(ctx, stream, d, x, dy, dw);
   launch_igemm<Pass::BackwardWeight>(ctx, stream, d, d.K, d.CRS, d.N * d.PQ, dy, x, dw, true);
 }
 

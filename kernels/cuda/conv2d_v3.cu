@@ -41,6 +41,7 @@ using namespace conv3;  // NOLINT: the tile constants and index math of conv2d_v
 using cuda_detail::ceil_div;
 
 static_assert(kSmemBytes + sizeof(Part) * (kBM + kBN) <= 48 * 1024, "static shared memory");
+static_assert(kBN == kThreads && kBM <= kThreads, "one thread per row and column part");
 
 struct ConvArgs3 {
   ConvDims d;
@@ -191,10 +192,10 @@ void check_extents(int64_t M, int64_t N, int64_t K, const char* where) {
 // `run`: length of the output's contiguous column runs (P*Q, H*W, or C*R*S for
 // backward-weight), each starting at a multiple of it; the row pitch is the same multiple.
 template <Pass kPass>
-void launch(const Context& ctx, cudaStream_t stream, const ConvDims& d, int M, int N, int K,
-            const float* a, const float* b, float* c, int run, bool splits_allowed,
-            const char* where) {
-  check_extents(M, N, K, where);
+void launch(const Context& ctx, const ConvDims& d, int M, int N, int K, const float* a,
+            const float* b, float* c, int run, bool splits_allowed, const char* where) {
+  check_extents(M, N, K, where);  // before begin_op: a refused call touches no GPU state
+  const cudaStream_t stream = cuda_detail::begin_op(ctx);
   const int64_t m_tiles = ceil_div(M, kBM), n_tiles = ceil_div(N, kBN);
   if (m_tiles * n_tiles > 0x7fffffff) fail(where, ": too many tiles (", m_tiles * n_tiles, ")");
   const int tiles = static_cast<int>(m_tiles * n_tiles);
@@ -244,21 +245,20 @@ void launch(const Context& ctx, cudaStream_t stream, const ConvDims& d, int M, i
 
 }  // namespace
 
-void forward(const Context& ctx, cudaStream_t stream, const ConvDims& d, const float* x,
-             const float* w, float* y) {
-  launch<Pass::Forward>(ctx, stream, d, d.K, d.N * d.PQ, d.CRS, w, x, y, d.PQ, false,
+void forward(const Context& ctx, const ConvDims& d, const float* x, const float* w, float* y) {
+  launch<Pass::Forward>(ctx, d, d.K, d.N * d.PQ, d.CRS, w, x, y, d.PQ, false,
                         "conv2d_forward (cuda)");
 }
 
-void backward_data(const Context& ctx, cudaStream_t stream, const ConvDims& d, const float* dy,
-                   const float* w, float* dx) {
-  launch<Pass::BackwardData>(ctx, stream, d, d.C, d.N * d.HW, d.K * d.RS, w, dy, dx, d.HW, false,
+void backward_data(const Context& ctx, const ConvDims& d, const float* dy, const float* w,
+                   float* dx) {
+  launch<Pass::BackwardData>(ctx, d, d.C, d.N * d.HW, d.K * d.RS, w, dy, dx, d.HW, false,
                              "conv2d_backward_data (cuda)");
 }
 
-void backward_weight(const Context& ctx, cudaStream_t stream, const ConvDims& d, const float* x,
-                     const float* dy, float* dw) {
-  launch<Pass::BackwardWeight>(ctx, stream, d, d.K, d.CRS, d.N * d.PQ, dy, x, dw, d.CRS, true,
+void backward_weight(const Context& ctx, const ConvDims& d, const float* x, const float* dy,
+                     float* dw) {
+  launch<Pass::BackwardWeight>(ctx, d, d.K, d.CRS, d.N * d.PQ, dy, x, dw, d.CRS, true,
                                "conv2d_backward_weight (cuda)");
 }
 
