@@ -111,10 +111,13 @@ TEST_F(CudaConv2d, ExactOnSmallIntegers) {
   for (const Conv2dShape& s : kShapes) check(s, true);
 }
 
-// Four of kShapes (odd sizes, stride 2, K past one tile, C = 64): the shapes that
-// tools/gpu_check.sh runs under racecheck, which is about 40x slower than a plain run.
+// Six of kShapes (odd sizes, stride 2, K past one tile, C = 64, and two crossing v3's tiles:
+// three row tiles, split-K): the shapes that tools/gpu_check.sh runs under racecheck, which
+// is about 40x slower than a plain run.
 TEST_F(CudaConv2d, FewShapesExact) {
-  for (const Conv2dShape& s : {kShapes[2], kShapes[4], kShapes[5], kShapes[6]}) check(s, true);
+  for (const Conv2dShape& s :
+       {kShapes[2], kShapes[4], kShapes[5], kShapes[6], kShapes[21], kShapes[22]})
+    check(s, true);
 }
 
 TEST_F(CudaConv2d, RandomFloatsWithinTolerance) {
