@@ -6,6 +6,10 @@
 //       on the fly (no im2col buffer), 64 x 128 x 16 block tiles, 4 x 8 outputs per thread,
 //       double-buffered shared memory; backward-weight splits its long N*P*Q depth over the
 //       grid and sums the partial tiles in a second, deterministic pass.
+//   v3: v2 by the means of GEMM v6 (kernels/cuda/conv2d_v3.cu): 64 x 256 x 8 block tiles, 8 x 8
+//       outputs per thread, a 4-stage pipeline of 4-byte zero-filling cp.async gathers,
+//       double-buffered register fragments, v2's split-K. Unverified on silicon, not the
+//       default until a GPU report shows it passing and faster.
 //
 // The three passes as GEMMs, output (row, column) summed over a depth index; x = [N,C,H,W],
 // w = [K,C,R,S], h = p*st - pad + r, w' = q*st - pad + s:
@@ -34,6 +38,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
+#include "kernels/cuda/conv2d_v3.cuh"
 #include "kernels/cuda/versions.h"
 
 namespace cudp::cuda {
@@ -333,13 +338,14 @@ void check_version(int version) {
 
 }  // namespace
 
-int conv2d_versions() { return 2; }
+int conv2d_versions() { return 3; }
 int conv2d_default_version() { return 2; }
 
 void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& s, const float* x,
                             const float* w, float* y) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_forward (cuda)");
+  if (version == 3) return conv2d_v3::forward(ctx, d, x, w, y);  // checks its own extents
   if (version == 2)
     check_igemm_extents(s.K, s.N * s.P() * s.Q(), s.C * s.R * s.S, "conv2d_forward (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
@@ -357,6 +363,7 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
                                   const float* dy, const float* w, float* dx) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_backward_data (cuda)");
+  if (version == 3) return conv2d_v3::backward_data(ctx, d, dy, w, dx);
   if (version == 2)
     check_igemm_extents(s.C, s.N * s.H * s.W, s.K * s.R * s.S, "conv2d_backward_data (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
@@ -374,6 +381,7 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
                                     const float* x, const float* dy, float* dw) {
   check_version(version);
   const ConvDims d = make_dims(s, "conv2d_backward_weight (cuda)");
+  if (version == 3) return conv2d_v3::backward_weight(ctx, d, x, dy, dw);
   if (version == 2)  // the depth N*P*Q is the extent that gets near INT32_MAX in practice
     check_igemm_extents(s.K, s.C * s.R * s.S, s.N * s.P() * s.Q(), "conv2d_backward_weight (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);

@@ -30,7 +30,8 @@ void gemm_tf32_version(int version, const Context& ctx, GemmLayout layout, int64
                        int64_t K, float alpha, const float* A, const float* B, float beta,
                        float* C);
 
-// One numbering for the three conv2d passes: v1 direct, v2 implicit GEMM.
+// One numbering for the three conv2d passes: v1 direct, v2 implicit GEMM, v3 implicit GEMM
+// on 64 x 256 tiles with a cp.async pipeline (conv2d_v3.cu; not the default until measured).
 int conv2d_versions();
 int conv2d_default_version();
 void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& s, const float* x,

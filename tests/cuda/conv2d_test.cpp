@@ -46,17 +46,34 @@ std::string describe(const Conv2dShape& s) {
 
 // The last three: strides larger than the filter, with rows and columns that no window reads.
 const Conv2dShape kShapes[] = {
-    shape(1, 1, 1, 1, 1, 1, 1, 1, 0),     shape(1, 3, 5, 5, 1, 3, 3, 1, 1),
-    shape(2, 3, 7, 9, 5, 3, 3, 1, 1),     shape(1, 5, 8, 8, 7, 3, 3, 2, 1),
-    shape(3, 4, 9, 7, 6, 5, 5, 2, 2),     shape(2, 7, 11, 11, 65, 3, 3, 1, 0),
-    shape(1, 64, 8, 8, 70, 3, 3, 1, 1),   shape(2, 3, 32, 32, 64, 5, 5, 1, 2),
-    shape(1, 2, 6, 6, 3, 1, 1, 1, 0),     shape(4, 16, 16, 16, 16, 3, 3, 3, 1),
-    shape(1, 1, 10, 1, 2, 3, 1, 1, 1),    shape(2, 65, 5, 5, 3, 2, 4, 1, 2),
-    shape(5, 17, 13, 13, 33, 3, 3, 2, 0), shape(8, 8, 16, 16, 8, 3, 3, 1, 1),
-    shape(4, 64, 32, 32, 64, 3, 3, 1, 1), shape(1, 3, 4, 4, 2, 3, 3, 1, 3),
-    shape(16, 1, 3, 3, 1, 3, 3, 1, 0),    shape(3, 2, 12, 10, 4, 4, 2, 2, 1),
-    shape(2, 3, 9, 9, 4, 1, 1, 2, 0),     shape(1, 2, 10, 10, 3, 2, 2, 3, 1),
+    shape(1, 1, 1, 1, 1, 1, 1, 1, 0),
+    shape(1, 3, 5, 5, 1, 3, 3, 1, 1),
+    shape(2, 3, 7, 9, 5, 3, 3, 1, 1),
+    shape(1, 5, 8, 8, 7, 3, 3, 2, 1),
+    shape(3, 4, 9, 7, 6, 5, 5, 2, 2),
+    shape(2, 7, 11, 11, 65, 3, 3, 1, 0),
+    shape(1, 64, 8, 8, 70, 3, 3, 1, 1),
+    shape(2, 3, 32, 32, 64, 5, 5, 1, 2),
+    shape(1, 2, 6, 6, 3, 1, 1, 1, 0),
+    shape(4, 16, 16, 16, 16, 3, 3, 3, 1),
+    shape(1, 1, 10, 1, 2, 3, 1, 1, 1),
+    shape(2, 65, 5, 5, 3, 2, 4, 1, 2),
+    shape(5, 17, 13, 13, 33, 3, 3, 2, 0),
+    shape(8, 8, 16, 16, 8, 3, 3, 1, 1),
+    shape(4, 64, 32, 32, 64, 3, 3, 1, 1),
+    shape(1, 3, 4, 4, 2, 3, 3, 1, 3),
+    shape(16, 1, 3, 3, 1, 3, 3, 1, 0),
+    shape(3, 2, 12, 10, 4, 4, 2, 2, 1),
+    shape(2, 3, 9, 9, 4, 1, 1, 2, 0),
+    shape(1, 2, 10, 10, 3, 2, 2, 3, 1),
     shape(2, 2, 8, 8, 3, 3, 3, 2, 0),
+    // v3's 64 x 256 x 8 tiles: K = 129 rows (three row tiles, the last holding one), N*P*Q =
+    // 2*13*13 = 338 columns (past one 256 tile), C*R*S = 27 (not a multiple of 8), odd sizes
+    // (no float4 stores); then stride 2 with C = 67 rows for backward-data and H*W = 400
+    // columns per image, and an even P*Q (float4 stores) with K*R*S depths crossing tiles.
+    shape(2, 3, 13, 13, 129, 3, 3, 1, 1),
+    shape(3, 67, 20, 20, 9, 3, 3, 2, 1),
+    shape(2, 5, 18, 18, 66, 3, 3, 1, 1),
 };
 
 class CudaConv2d : public test::CudaTest {
@@ -94,10 +111,13 @@ TEST_F(CudaConv2d, ExactOnSmallIntegers) {
   for (const Conv2dShape& s : kShapes) check(s, true);
 }
 
-// Four of kShapes (odd sizes, stride 2, K past one tile, C = 64): the shapes that
-// tools/gpu_check.sh runs under racecheck, which is about 40x slower than a plain run.
+// Six of kShapes (odd sizes, stride 2, K past one tile, C = 64, and two crossing v3's tiles:
+// three row tiles, split-K): the shapes that tools/gpu_check.sh runs under racecheck, which
+// is about 40x slower than a plain run.
 TEST_F(CudaConv2d, FewShapesExact) {
-  for (const Conv2dShape& s : {kShapes[2], kShapes[4], kShapes[5], kShapes[6]}) check(s, true);
+  for (const Conv2dShape& s :
+       {kShapes[2], kShapes[4], kShapes[5], kShapes[6], kShapes[21], kShapes[22]})
+    check(s, true);
 }
 
 TEST_F(CudaConv2d, RandomFloatsWithinTolerance) {
@@ -159,19 +179,23 @@ TEST_F(CudaConv2d, BadShapeThrows) {
   Conv2dShape s = shape(1, 1, 2, 2, 1, 3, 3, 1, 0);  // filter larger than the input
   EXPECT_THROW(cuda::conv2d_forward_version(2, gpu, s, nullptr, nullptr, nullptr), Error);
   s = shape(1, 1, 4, 4, 1, 3, 3, 1, 0);
-  EXPECT_THROW(cuda::conv2d_forward_version(3, gpu, s, nullptr, nullptr, nullptr), Error);
+  const int missing = cuda::conv2d_versions() + 1;
+  EXPECT_THROW(cuda::conv2d_forward_version(missing, gpu, s, nullptr, nullptr, nullptr), Error);
 }
 
-// Every tensor holds fewer than 2^31 elements, but v2's GEMM columns (forward) and depth
-// (backward-weight) are N*P*Q = 2147483600: the tile arithmetic would overflow int32, so v2
-// refuses before launching anything (no memory is touched: null pointers are fine).
+// Every tensor holds fewer than 2^31 elements, but the implicit GEMMs' columns (forward) and
+// depth (backward-weight) are N*P*Q = 2147483600: the tile arithmetic would overflow int32, so
+// v2 and v3 refuse before launching anything (no memory is touched: null pointers are fine).
 TEST_F(CudaConv2d, ImplicitGemmRefusesExtentsNearInt32Max) {
   const Conv2dShape s = shape(1, 1, 1, 2147483600, 1, 1, 1, 1, 0);
   ASSERT_LT(s.x_size(), int64_t{0x7fffffff});
   ASSERT_LT(s.y_size(), int64_t{0x7fffffff});
-  EXPECT_THROW(cuda::conv2d_forward_version(2, gpu, s, nullptr, nullptr, nullptr), Error);
-  EXPECT_THROW(cuda::conv2d_backward_data_version(2, gpu, s, nullptr, nullptr, nullptr), Error);
-  EXPECT_THROW(cuda::conv2d_backward_weight_version(2, gpu, s, nullptr, nullptr, nullptr), Error);
+  for (int v : {2, 3}) {
+    SCOPED_TRACE("v" + std::to_string(v));
+    EXPECT_THROW(cuda::conv2d_forward_version(v, gpu, s, nullptr, nullptr, nullptr), Error);
+    EXPECT_THROW(cuda::conv2d_backward_data_version(v, gpu, s, nullptr, nullptr, nullptr), Error);
+    EXPECT_THROW(cuda::conv2d_backward_weight_version(v, gpu, s, nullptr, nullptr, nullptr), Error);
+  }
 }
 
 }  // namespace

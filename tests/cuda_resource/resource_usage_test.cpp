@@ -2,9 +2,9 @@
 //
 // Reads the reports that the cudp_resource_usage target (kernels/CMakeLists.txt) writes with
 // `nvcc --resource-usage` into <build>/resource_usage/<file>.txt, and fails when a hot kernel
-// (GEMM v4 and v6, implicit-GEMM conv, cross-entropy v2, SGD v2) has a stack frame or spill bytes,
-// or is MISSING from its report (fewer instantiations than expected), so that a renamed
-// kernel cannot make the test pass vacuously. Needs nvcc at build time, no GPU at run time.
+// (GEMM v4 and v6, implicit-GEMM conv v2 and v3, cross-entropy v2, SGD v2) has a stack frame or
+// spill bytes, or is MISSING from its report (fewer instantiations than expected), so that a
+// renamed kernel cannot make the test pass vacuously. Needs nvcc at build time, no GPU at run time.
 // Kernel names are mangled: a hot kernel is matched by a substring of its mangled name.
 #include <fstream>
 #include <iostream>
@@ -93,7 +93,8 @@ struct HotKernel {
 
 // GEMM v4/v5: 3 layouts x float4 or scalar loads for A and B, and v5's split-K reduction. GEMM
 // v6: 16-byte or 4-byte copies of each x-contiguous operand (NN 2, NT 1, TN 4). Conv v2:
-// forward, backward-data (unit and larger stride), backward-weight. Cross-entropy v2 and SGD v2:
+// forward, backward-data (unit and larger stride), backward-weight; conv v3 the same four.
+// Cross-entropy v2 and SGD v2:
 // scalar and float4.
 const HotKernel kHotKernels[] = {
     {"gemm", "gemm_kernel4", 12},
@@ -104,6 +105,7 @@ const HotKernel kHotKernels[] = {
     {"conv2d_tf32", "conv2d_tf32_kernel1", 4},
     {"conv2d", "conv2d_igemm_kernel2", 4},
     {"conv2d", "conv2d_split_reduce_kernel", 1},
+    {"conv2d_v3", "conv2d_igemm_kernel3", 4},
     {"cross_entropy", "cross_entropy_kernel2", 2},
     {"cross_entropy", "cross_entropy_count_kernel", 1},
     {"cross_entropy", "cross_entropy_sum_kernel", 1},
