@@ -102,6 +102,12 @@ Communicator::Scratch& Communicator::scratch_for(int rank, int64_t elements) {
   return *slot;
 }
 
+void Communicator::refresh_scratch_events() {
+  for (std::size_t r = 0; r < scratch_.size(); ++r)
+    if (scratch_[r])
+      for (Event& freed : scratch_[r]->freed) group_[static_cast<int>(r)].copy.record(freed);
+}
+
 void Communicator::copy_and_add(const Edge& e, const Bucket& bucket, float* sum,
                                 const float* part, Stream& adder, const char* phase) {
   const int64_t n = bucket.count;

@@ -73,6 +73,12 @@ class Communicator {
 
   const BucketPlan& plan() const { return plan_; }
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+  // Records every scratch slot's "freed" event anew on its copy stream, now. A CUDA
+  // graph's trainer calls it as a capture begins (so that captured copies wait on
+  // events of the capture, never on the previous step's) and after each launch (so
+  // that eager steps never wait on an event last recorded inside the graph); either
+  // way the slots are free then. parallel/step_graph.h set_event_refresh.
+  void refresh_scratch_events();
   // The host waits for the net stream (Net route); rethrows its error.
   void synchronize();
   void drain() noexcept;

@@ -35,7 +35,10 @@ DataParallelTrainer::DataParallelTrainer(DeviceGroup& group, const NetFactory& f
   if (options.check_replicas)
     fail_parameter("check_replicas",
                    "needs ddp (DataParallel keeps one set of parameters, on the first device)");
-  if (options.cuda_graph) graph_ = std::make_unique<StepGraph>(group);
+  if (options.cuda_graph) {
+    graph_ = std::make_unique<StepGraph>(group);
+    graph_->set_event_refresh([this] { replicas_.comm().refresh_scratch_events(); });
+  }
 }
 
 StepStats DataParallelTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
@@ -114,8 +117,6 @@ StepStats DataParallelTrainer::graph_step(const float* host_x, const int32_t* ho
       graph_->reset();  // ends the capture, so that the streams can be drained
       throw;
     }
-  } else {
-    sgd_.end_step();  // update() counts the step while capturing; a replay does not
   }
   graph_->launch();
   replicas_.host_span("graph replay", kGraphReplayPhases);
@@ -124,6 +125,9 @@ StepStats DataParallelTrainer::graph_step(const float* host_x, const int32_t* ho
   if (sgd_.skipped(group_[0].context()))
     fail("training diverged: the device found a loss that is not finite at step ",
          replicas_.steps(), " (try a smaller learning rate)");
+  // update() counted the step while capturing; a replay counts it once it has passed the
+  // checks, so that a refused step leaves the count as an eager one does.
+  if (mode == StepGraph::Mode::Replay) sgd_.end_step();
   return stats;
 }
 

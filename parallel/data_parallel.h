@@ -45,6 +45,7 @@ class DataParallelTrainer final : public ParallelTrainer {
   CommTime last_comm_time() const override { return replicas_.last_comm_time(); }
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
+  int64_t graph_launches() const override { return graph_ ? graph_->launches() : 0; }
   DeviceGroup& group() override { return replicas_.group(); }
   const BucketPlan& plan() const override { return replicas_.plan(); }
 

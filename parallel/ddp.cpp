@@ -36,7 +36,10 @@ DistributedTrainer::DistributedTrainer(DeviceGroup& group, const NetFactory& fac
   }
   loss_values_ = Buffer<float>(group[0].device, static_cast<std::size_t>(group.size()));
   bad_rows_ = Buffer<int32_t>(group[0].device, static_cast<std::size_t>(group.size()));
-  if (options.cuda_graph) graph_ = std::make_unique<StepGraph>(group);
+  if (options.cuda_graph) {
+    graph_ = std::make_unique<StepGraph>(group);
+    graph_->set_event_refresh([this] { replicas_.comm().refresh_scratch_events(); });
+  }
 }
 
 StepStats DistributedTrainer::step(const float* host_x, const int32_t* host_y, int64_t B) {
@@ -132,16 +135,18 @@ StepStats DistributedTrainer::graph_step(const float* host_x, const int32_t* hos
       graph_->reset();  // ends the capture, so that the streams can be drained
       throw;
     }
-  } else {
-    for (auto& sgd : sgds_) sgd->end_step();  // update() counts it while capturing
   }
   graph_->launch();
-  replicas_.host_span("graph replay", kGraphReplayPhases);
+  replicas_.host_span("graph replay", kDdpGraphReplayPhases);
   replicas_.finish_step();
   const StepStats stats = check_loss(shards, host_y, B, counted, /*synchronized=*/true);
   if (sgds_[0]->skipped(group_[0].context()))
     fail("training diverged: the device found a loss that is not finite at step ",
          replicas_.steps(), " (try a smaller learning rate)");
+  // update() counted the step while capturing; a replay counts it once it has passed the
+  // checks, so that a refused step leaves the count as an eager one does.
+  if (mode == StepGraph::Mode::Replay)
+    for (auto& sgd : sgds_) sgd->end_step();
   if (check_replicas_) check_replicas();
   return stats;
 }

@@ -44,6 +44,7 @@ class DistributedTrainer final : public ParallelTrainer {
   CommTime last_comm_time() const override { return replicas_.last_comm_time(); }
   NetTime last_net_time() const override { return replicas_.last_net_time(); }
   Sequential& replica_net(int rank) override { return replicas_.net(rank); }
+  int64_t graph_launches() const override { return graph_ ? graph_->launches() : 0; }
   DeviceGroup& group() override { return replicas_.group(); }
   const BucketPlan& plan() const override { return replicas_.plan(); }
   // Throws cudp::Error naming the first rank and parameter element that differ from rank 0.

@@ -39,15 +39,20 @@ struct ParallelOptions {
   // GPU, one process; the same bits as eager (unverified on silicon).
   bool cuda_graph = false;
 };
-// The phases one graph replay runs, as the trace's "graph replay" span lists them.
+// The phases one graph replay runs, as the trace's "graph replay" span lists them: dp
+// replicates the parameters each step (a broadcast), ddp only in its eager warm-up.
 inline constexpr const char* kGraphReplayPhases =
     "scatter (before), broadcast, forward, loss, divergence check, backward, reduce, sgd";
+inline constexpr const char* kDdpGraphReplayPhases =
+    "scatter (before), forward, loss, divergence check, backward, all-reduce, sgd";
 
 class ParallelTrainer : public Trainer {
  public:
   virtual Sequential& replica_net(int rank) = 0;
   virtual const BucketPlan& plan() const = 0;  // the buckets and routes this step runs
   virtual DeviceGroup& group() = 0;
+  // How many steps ran as a launch of the captured graph (0 without cuda_graph).
+  virtual int64_t graph_launches() const = 0;
 };
 
 std::unique_ptr<ParallelTrainer> make_parallel_trainer(DeviceGroup& group,

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "kernels/scratch.h"
 #include "runtime/error.h"
 
 namespace cudp {
@@ -22,6 +23,7 @@ void check_cuda_graph_group(const DeviceGroup& group) {
 StepGraph::StepGraph(DeviceGroup& group) : group_(group) { check_cuda_graph_group(group); }
 
 StepGraph::Mode StepGraph::plan(int64_t B) {
+  if (graph_batch_ != 0 && kernel_scratch_generation() != scratch_generation_) reset();
   if (graph_batch_ != 0 && B == graph_batch_) return Mode::Replay;
   if (graph_batch_ != 0 && B > graph_batch_) reset();  // its buffers may be reallocated
   if (graph_batch_ == 0 && B == warm_batch_) return Mode::Capture;
@@ -36,11 +38,13 @@ void StepGraph::begin_capture() {
     others.push_back(&group_[r].copy);
   }
   graph_.begin_capture(group_[0].compute, others);
+  if (refresh_) refresh_();
 }
 
 void StepGraph::end_capture() {
   graph_.end_capture();
   graph_batch_ = warm_batch_;
+  scratch_generation_ = kernel_scratch_generation();
 }
 
 void StepGraph::launch() {
@@ -54,6 +58,8 @@ void StepGraph::launch() {
     if (r != 0) group_[r].compute.wait_for(origin);
     group_[r].copy.wait_for(origin);
   }
+  ++launches_;
+  if (refresh_) refresh_();
 }
 
 void StepGraph::reset() {

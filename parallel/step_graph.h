@@ -13,7 +13,9 @@
 //                      launches the graph once (capture runs nothing)
 //             Replay   every later step at that batch: launch() only
 //   reset()   drops the graph: evaluate() and a resume may reallocate buffers
-//             or re-broadcast the parameters
+//             or re-broadcast the parameters; plan() drops it too when the
+//             kernels' scratch was reallocated since the capture (an eager
+//             partial batch may need more split-K scratch than the full one)
 // Outside the graph, before each launch: the batch's host-to-device copies
 // (into the same static buffers) and the step's scalars (model/sgd.h, ddp's
 // loss weight). The origin is rank 0's compute stream; every compute and copy
@@ -22,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "parallel/device_group.h"
 #include "runtime/graph.h"
@@ -44,12 +47,21 @@ class StepGraph {
   // graph runs there, and every stream waits for it.
   void launch();
   void reset();
+  // Called right after each capture begins and after each launch: the trainer
+  // re-records its long-lived events there (the Communicator's scratch slots), so
+  // that no captured stream waits on an event recorded outside the capture, and no
+  // eager stream on one last recorded inside it (both refused by CUDA).
+  void set_event_refresh(std::function<void()> refresh) { refresh_ = std::move(refresh); }
+  int64_t launches() const { return launches_; }  // graph launches so far
 
  private:
   DeviceGroup& group_;
   StreamGraph graph_;
   int64_t warm_batch_ = 0;   // the batch of the last eager step
   int64_t graph_batch_ = 0;  // the captured batch; 0: none
+  uint64_t scratch_generation_ = 0;  // kernel_scratch_generation() at the capture
+  std::function<void()> refresh_;
+  int64_t launches_ = 0;
 };
 
 }  // namespace cudp

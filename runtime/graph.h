@@ -22,6 +22,7 @@
 // Unverified on silicon: no GPU has run this yet.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "runtime/context.h"
@@ -53,7 +54,7 @@ class StreamGraph {
   void* exec_ = nullptr;   // cudaGraphExec_t
   CudaStream origin_ = nullptr;
   int device_ = -1;
-  std::vector<CudaStream> others_;
+  std::vector<std::pair<CudaStream, int>> others_;  // each with its GPU
   std::vector<void*> events_;  // cudaEvent_t: the fork, then one join per other stream
 };
 

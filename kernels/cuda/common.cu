@@ -25,6 +25,7 @@
 #include <tuple>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/scratch.h"
 #include "runtime/graph.h"
 
 namespace cudp::cuda_detail {
@@ -65,6 +66,11 @@ int multiprocessor_count(int device) {
   return count;
 }
 
+std::atomic<uint64_t>& scratch_generation_counter() {
+  static std::atomic<uint64_t> generation{0};
+  return generation;
+}
+
 void* scratch(const Context& ctx, std::size_t bytes) {
   if (bytes == 0) bytes = 1;
   const auto stream = reinterpret_cast<cudaStream_t>(ctx.stream);
@@ -100,7 +106,14 @@ void* scratch(const Context& ctx, std::size_t bytes) {
          cudaGetErrorString(status));
   std::lock_guard<std::mutex> lock(scratch_mutex());
   scratch_table()[key] = ScratchEntry{ptr, grown};
+  ++scratch_generation_counter();  // a graph that captured the old pointer is now stale
   return ptr;
 }
 
 }  // namespace cudp::cuda_detail
+
+namespace cudp {
+
+uint64_t kernel_scratch_generation() { return cuda_detail::scratch_generation_counter().load(); }
+
+}  // namespace cudp

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/graph.h"
+
 namespace cudp::cuda_detail {
 
 void throw_cuda_error(cudaError_t status, const char* expression, const char* file, int line) {
@@ -24,7 +26,8 @@ void check_launch(const char* kernel, cudaStream_t stream, const char* file, int
   if (status != cudaSuccess)
     fail(file, ":", line, ": launch of ", kernel, " failed: ", cudaGetErrorName(status), " (",
          cudaGetErrorString(status), ")");
-  if (sync_debug_enabled()) {
+  // Not while capturing a CUDA graph: a capture runs nothing, and a synchronize would end it.
+  if (sync_debug_enabled() && !StreamGraph::capturing(reinterpret_cast<CudaStream>(stream))) {
     status = cudaStreamSynchronize(stream);
     if (status != cudaSuccess)
       fail(file, ":", line, ": ", kernel, " faulted (CUDP_SYNC_DEBUG=1): ",

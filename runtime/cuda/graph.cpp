@@ -73,24 +73,28 @@ void StreamGraph::begin_capture(Stream& origin, const std::vector<Stream*>& othe
   origin_ = cuda_stream_of(origin, "capture's origin");
   device_ = origin.device().index;
   for (Stream* s : others)
-    if (s != &origin) others_.push_back(cuda_stream_of(*s, "capture's other streams"));
+    if (s != &origin)
+      others_.emplace_back(cuda_stream_of(*s, "capture's other streams"), s->device().index);
   CUDP_CUDA_CHECK(cudaSetDevice(device_));
   CUDP_CUDA_CHECK(cudaStreamBeginCapture(raw(origin_), cudaStreamCaptureModeThreadLocal));
   cudaEvent_t fork = new_event();
   events_.push_back(fork);
   CUDP_CUDA_CHECK(cudaEventRecord(fork, raw(origin_)));
-  for (CudaStream s : others_) CUDP_CUDA_CHECK(cudaStreamWaitEvent(raw(s), fork, 0));
+  // A stream may wait on another GPU's event: the fork is recorded on the origin's GPU.
+  for (const auto& [s, device] : others_) CUDP_CUDA_CHECK(cudaStreamWaitEvent(raw(s), fork, 0));
 }
 
 void StreamGraph::end_capture() {
   if (origin_ == nullptr) fail("CUDA graph: end_capture without begin_capture");
-  CUDP_CUDA_CHECK(cudaSetDevice(device_));
-  for (CudaStream s : others_) {  // every forked stream must join back, or the capture fails
+  for (const auto& [s, device] : others_) {  // every forked stream joins back, or capture fails
+    // An event is recorded on a stream of its own GPU: created there, waited on from the origin.
+    CUDP_CUDA_CHECK(cudaSetDevice(device));
     cudaEvent_t join = new_event();
     events_.push_back(join);
     CUDP_CUDA_CHECK(cudaEventRecord(join, raw(s)));
     CUDP_CUDA_CHECK(cudaStreamWaitEvent(raw(origin_), join, 0));
   }
+  CUDP_CUDA_CHECK(cudaSetDevice(device_));
   cudaGraph_t graph = nullptr;
   CUDP_CUDA_CHECK(cudaStreamEndCapture(raw(origin_), &graph));
   graph_ = graph;

@@ -36,6 +36,7 @@ std::vector<float> params_of(Sequential& net) {
 
 struct Trained {
   std::vector<float> losses, params;
+  int64_t launches = 0;
 };
 
 // Steps 0-4 at batch 9 (eager warm-up, capture, replays), a milestone before
@@ -55,6 +56,7 @@ Trained train(ParallelMode m, int devices, bool graph) {
     run.losses.push_back(trainer->step(b.x.data(), b.y.data(), b.size()).loss);
   }
   run.params = params_of(trainer->net());
+  run.launches = trainer->graph_launches();
   return run;
 }
 
@@ -66,6 +68,10 @@ TEST(CudaGraph, ReplaysGiveTheEagerBits) {
       const Trained eager = train(m, devices, false), graph = train(m, devices, true);
       EXPECT_TRUE(test::all_identical(graph.losses, eager.losses, "losses"));
       EXPECT_TRUE(test::all_identical(graph.params, eager.params, "final parameters"));
+      // Steps 1-4 at least ran as the graph (step 6 too, unless the partial batch of
+      // step 5 grew the kernels' scratch and so dropped it): not eager under another name.
+      EXPECT_GE(graph.launches, 4);
+      EXPECT_EQ(eager.launches, 0);
     }
   }
 }
@@ -84,7 +90,9 @@ TEST(CudaGraph, ABadLabelThroughAReplayLeavesTheParameters) {
     auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
     for (int i = 0; i < 3; ++i) trainer->step(batches[i].x.data(), batches[i].y.data(), 9);
     const std::vector<float> before = params_of(trainer->net());
+    ASSERT_EQ(trainer->graph_launches(), 2);  // steps 1 (captured) and 2: step 3 replays
     EXPECT_ERROR(trainer->step(batches[3].x.data(), batches[3].y.data(), 9), "target 12");
+    EXPECT_EQ(trainer->graph_launches(), 3);
     EXPECT_TRUE(test::all_identical(params_of(trainer->net()), before, "untouched"));
   }
 }
@@ -101,8 +109,10 @@ TEST(CudaGraph, ANanThroughAReplayStopsAsDivergedAndLeavesTheParameters) {
     auto trainer = make_parallel_trainer(group, test::small_factory(), test::test_sgd(), options);
     for (int i = 0; i < 3; ++i) trainer->step(batches[i].x.data(), batches[i].y.data(), 9);
     const std::vector<float> before = params_of(trainer->net());
+    ASSERT_EQ(trainer->graph_launches(), 2);
     EXPECT_ERROR(trainer->step(batches[3].x.data(), batches[3].y.data(), 9),
                  "training diverged: the loss is ", "nan at step 4");
+    EXPECT_EQ(trainer->graph_launches(), 3);  // the NaN went through a replay
     EXPECT_TRUE(test::all_identical(params_of(trainer->net()), before, "untouched"));
     if (m == ParallelMode::Distributed) {
       EXPECT_TRUE(test::all_identical(params_of(trainer->replica_net(1)), before, "replica 1"));
