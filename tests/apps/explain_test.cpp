@@ -230,7 +230,9 @@ TEST(Explain, DataParallelEdgesAndCopies) {
     const StepExplanation& e = steps.back();
     EXPECT_EQ(edge_bytes(e), dp_edges(n, ReduceAlgorithm::Tree, true)) << "cpu:" << n;
     EXPECT_EQ(e.bytes, total(dp_edges(n, ReduceAlgorithm::Tree, true)));
-    if (n == 4) EXPECT_EQ(e.bytes, 51'792'240);  // docs/data-parallel.md's figure
+    if (n == 4) {
+      EXPECT_EQ(e.bytes, 51'792'240);  // docs/data-parallel.md's figure
+    }
     const int edges = n - 1;
     const std::map<std::string, std::pair<int, int>> expected{
         {"scatter", {n + 1, 0}},  // samples to each, labels to device 0

@@ -534,8 +534,9 @@ TEST(Collectives, RingMovesTwoNMinusOneOverNOfTheBufferPerRank) {
           int levels = 0;
           while ((1 << levels) < ranks) ++levels;
           EXPECT_EQ(received[0], levels * S) << what << " the root";
-          if (ranks > 2)  // at N = 2 both move one buffer each way
+          if (ranks > 2) {  // at N = 2 both move one buffer each way
             EXPECT_GT(received[0], 2 * (ranks - 1) * S / ranks) << what << " the root moves more";
+          }
         }
         const std::vector<float> sum(static_cast<std::size_t>(n), ranks * (ranks + 1) / 2.0f);
         for (int r = 0; r < ranks; ++r)
