@@ -156,7 +156,7 @@ __global__ void __launch_bounds__(kThreads) conv2d_igemm_kernel2(IgemmArgs g) {
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int m0 = (blockIdx.x / g.n_tiles) * kBM, n0 = (blockIdx.x % g.n_tiles) * kBN;
-  const int k_tiles = (g.K + kBK - 1) / kBK;  // cannot overflow: check_igemm_extents
+  const int k_tiles = (g.K + kBK - 1) / kBK;  // cannot overflow: check_v2_extents
   const int t_begin = blockIdx.y * g.k_tiles_per_split;
   const int t_end = min(k_tiles, t_begin + g.k_tiles_per_split);
   const Part invalid{0, kInvalid, kInvalid};
@@ -278,15 +278,9 @@ __global__ void conv2d_split_reduce_kernel(const float* __restrict__ partial, in
 }
 
 // Runs pass kPass as an implicit GEMM; `splits_allowed` lets backward-weight split its depth.
-// The kernel rounds its extents up to whole tiles in int (k_tiles = (K + kBK - 1) / kBK, the
-// last tile's indices n0 + kBN - 1, ...): each extent must leave a tile of headroom below
-// INT32_MAX. A tensor below 2^31 elements can still have N*P*Q just below it (K = 1).
-void check_igemm_extents(int64_t M, int64_t N, int64_t K, const char* where) {
-  const int64_t kLimit = 0x7fffffff - std::max({kBM, kBN, kBK});
-  if (M > kLimit || N > kLimit || K > kLimit)
-    fail(where, ": conv2d v2 (implicit GEMM) needs GEMM extents <= ", kLimit,
-         " for its 32-bit tile arithmetic, found rows = ", M, ", columns = ", N, ", depth = ", K,
-         "; use version 1 or a smaller batch");
+void check_v2_extents(const ConvDims& d, int64_t M, int64_t N, int64_t K, const char* where) {
+  check_igemm_extents(d, M, N, K, std::max({kBM, kBN, kBK}), "v2",
+                      "use version 1 or a smaller batch", where);
 }
 
 template <Pass kPass>
@@ -347,7 +341,7 @@ void conv2d_forward_version(int version, const Context& ctx, const Conv2dShape& 
   const ConvDims d = make_dims(s, "conv2d_forward (cuda)");
   if (version == 3) return conv2d_v3::forward(ctx, d, x, w, y);  // checks its own extents
   if (version == 2)
-    check_igemm_extents(s.K, s.N * s.P() * s.Q(), s.C * s.R * s.S, "conv2d_forward (cuda)");
+    check_v2_extents(d, s.K, s.N * s.P() * s.Q(), s.C * s.R * s.S, "conv2d_forward (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   if (version == 1) {
     conv2d_forward_kernel1<<<cuda_detail::grid_stride_blocks(ctx.device.index, s.y_size(),
@@ -365,7 +359,7 @@ void conv2d_backward_data_version(int version, const Context& ctx, const Conv2dS
   const ConvDims d = make_dims(s, "conv2d_backward_data (cuda)");
   if (version == 3) return conv2d_v3::backward_data(ctx, d, dy, w, dx);
   if (version == 2)
-    check_igemm_extents(s.C, s.N * s.H * s.W, s.K * s.R * s.S, "conv2d_backward_data (cuda)");
+    check_v2_extents(d, s.C, s.N * s.H * s.W, s.K * s.R * s.S, "conv2d_backward_data (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   if (version == 1) {
     conv2d_backward_data_kernel1<<<cuda_detail::grid_stride_blocks(ctx.device.index, s.x_size(),
@@ -383,7 +377,8 @@ void conv2d_backward_weight_version(int version, const Context& ctx, const Conv2
   const ConvDims d = make_dims(s, "conv2d_backward_weight (cuda)");
   if (version == 3) return conv2d_v3::backward_weight(ctx, d, x, dy, dw);
   if (version == 2)  // the depth N*P*Q is the extent that gets near INT32_MAX in practice
-    check_igemm_extents(s.K, s.C * s.R * s.S, s.N * s.P() * s.Q(), "conv2d_backward_weight (cuda)");
+    check_v2_extents(d, s.K, s.C * s.R * s.S, s.N * s.P() * s.Q(),
+                     "conv2d_backward_weight (cuda)");
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   if (version == 1) {
     conv2d_backward_weight_kernel1<<<cuda_detail::grid_stride_blocks(ctx.device.index, s.w_size(),

@@ -27,13 +27,9 @@ inline ConvDims make_dims(const Conv2dShape& s, const char* where) {
   if (s.x_size() > kMax || s.w_size() > kMax || s.y_size() > kMax)
     fail(where, ": conv2d tensors must hold fewer than 2^31 elements, found x = ", s.x_size(),
          ", w = ", s.w_size(), ", y = ", s.y_size());
-  // Offsets of a window start (p * stride - pad, h + pad) must stay far from kInvalid.
-  const int64_t kSmall = int64_t{1} << 28;
-  if (s.padding >= kSmall || s.stride >= kSmall || s.R >= kSmall || s.S >= kSmall ||
-      s.H + s.padding >= kSmall || s.W + s.padding >= kSmall)
-    fail(where, ": conv2d's 32-bit index decoding needs padding, stride, filter and image "
-                "sizes below 2^28, found padding = ", s.padding, ", stride = ", s.stride,
-         ", R x S = ", s.R, " x ", s.S, ", H x W = ", s.H, " x ", s.W);
+  if (s.padding >= kMax / 8 || s.stride >= kMax / 8)  // window offsets are int sums of them
+    fail(where, ": conv2d's 32-bit indexing needs padding and stride below 2^28, found padding = ",
+         s.padding, ", stride = ", s.stride);
   ConvDims d{};
   d.N = static_cast<int>(s.N), d.C = static_cast<int>(s.C), d.H = static_cast<int>(s.H);
   d.W = static_cast<int>(s.W), d.K = static_cast<int>(s.K), d.R = static_cast<int>(s.R);
@@ -169,6 +165,27 @@ __device__ __forceinline__ int gather_offset(Geometry g, const FastDivmod& strid
       static_cast<unsigned>(tw) < static_cast<unsigned>(g.cols))
     return x.off + k.off + th * g.pitch + tw;
   return -1;
+}
+
+// What the implicit-GEMM kernels (v2, v3, tf32 v1) need beyond make_dims, checked before
+// anything is launched: their tiles round the GEMM extents up in int, so each extent must
+// leave `tile` (the largest tile dimension) of headroom below INT32_MAX (a tensor under
+// 2^31 elements can still have N*P*Q just below it); and a part's h and w (window starts
+// p * stride - pad, h + pad) must stay far from kInvalid (-2^29). `kernel` names the version in the
+// message, `hint` what to do instead.
+inline void check_igemm_extents(const ConvDims& d, int64_t M, int64_t N, int64_t K, int tile,
+                                const char* kernel, const char* hint, const char* where) {
+  const int64_t kLimit = 0x7fffffff - tile;
+  if (M > kLimit || N > kLimit || K > kLimit)
+    fail(where, ": conv2d ", kernel, " (implicit GEMM) needs GEMM extents <= ", kLimit,
+         " for its 32-bit tile arithmetic, found rows = ", M, ", columns = ", N, ", depth = ", K,
+         "; ", hint);
+  const int64_t kSmall = int64_t{1} << 28;  // make_dims bounds padding and stride the same
+  if (d.R >= kSmall || d.S >= kSmall || int64_t{d.H} + d.pad >= kSmall ||
+      int64_t{d.W} + d.pad >= kSmall)
+    fail(where, ": conv2d ", kernel, " (implicit GEMM) needs filter and padded image sizes "
+         "below 2^28 for its index decoding, found R x S = ", d.R, " x ", d.S, ", H x W = ", d.H,
+         " x ", d.W, ", padding ", d.pad, "; ", hint);
 }
 
 }  // namespace cudp::cuda::conv2d_igemm

@@ -151,11 +151,7 @@ __global__ void __launch_bounds__(kThreads) conv2d_tf32_kernel1(Tf32ConvArgs g) 
 template <Pass kPass>
 void launch(const Context& ctx, cudaStream_t stream, const ConvDims& d, int M, int N, int K,
             const float* a, const float* b, float* c, bool splits_allowed, const char* where) {
-  const int64_t kLimit = 0x7fffffff - std::max({kBM, kBN, kBK});
-  if (M > kLimit || N > kLimit || K > kLimit)
-    fail(where, ": conv2d tf32 v1 (implicit GEMM) needs GEMM extents <= ", kLimit,
-         " for its 32-bit tile arithmetic, found rows = ", M, ", columns = ", N, ", depth = ", K,
-         "; use a smaller batch");
+  // The extents were checked by the caller (check_extents).
   const int64_t m_tiles = ceil_div(M, kBM), n_tiles = ceil_div(N, kBN);
   if (m_tiles * n_tiles > 0x7fffffff) fail(where, ": too many tiles (", m_tiles * n_tiles, ")");
   const int k_tiles = static_cast<int>(ceil_div(K, kBK));
@@ -187,6 +183,12 @@ void launch(const Context& ctx, cudaStream_t stream, const ConvDims& d, int M, i
                                c);
 }
 
+// Before anything is queued; the extents in 64 bits (d's int products could overflow).
+void check_extents(const ConvDims& d, int64_t M, int64_t N, int64_t K, const char* where) {
+  check_igemm_extents(d, M, N, K, std::max({kBM, kBN, kBK}), "tf32 v1", "use a smaller batch",
+                      where);
+}
+
 void check_version(int version) {
   if (version < 1 || version > conv2d_tf32_versions())
     fail("conv2d (cuda): tf32 version ", version, " does not exist (1..", conv2d_tf32_versions(),
@@ -203,6 +205,7 @@ void conv2d_forward_tf32_version(int version, const Context& ctx, const Conv2dSh
   check_version(version);
   const char* where = "conv2d_forward (cuda, tf32)";
   const ConvDims d = make_dims(s, where);
+  check_extents(d, s.K, s.N * s.P() * s.Q(), s.C * s.R * s.S, where);
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   launch<Pass::Forward>(ctx, stream, d, d.K, d.N * d.PQ, d.CRS, w, x, y, false, where);
 }
@@ -212,6 +215,7 @@ void conv2d_backward_data_tf32_version(int version, const Context& ctx, const Co
   check_version(version);
   const char* where = "conv2d_backward_data (cuda, tf32)";
   const ConvDims d = make_dims(s, where);
+  check_extents(d, s.C, s.N * s.H * s.W, s.K * s.R * s.S, where);
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   launch<Pass::BackwardData>(ctx, stream, d, d.C, d.N * d.HW, d.K * d.RS, w, dy, dx, false,
                              where);
@@ -222,6 +226,7 @@ void conv2d_backward_weight_tf32_version(int version, const Context& ctx, const 
   check_version(version);
   const char* where = "conv2d_backward_weight (cuda, tf32)";
   const ConvDims d = make_dims(s, where);
+  check_extents(d, s.K, s.C * s.R * s.S, s.N * s.P() * s.Q(), where);
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   launch<Pass::BackwardWeight>(ctx, stream, d, d.K, d.CRS, d.N * d.PQ, dy, x, dw, true, where);
 }

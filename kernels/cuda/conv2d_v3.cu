@@ -79,7 +79,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv2d_igemm_kernel3(ConvArgs3 g)
 
   const int tid = threadIdx.x;
   const int m0 = (blockIdx.x / g.n_tiles) * kBM, n0 = (blockIdx.x % g.n_tiles) * kBN;
-  const int k_tiles = (g.K + kBK - 1) / kBK;  // cannot overflow: check_extents
+  const int k_tiles = (g.K + kBK - 1) / kBK;  // cannot overflow: check_igemm_extents
   const int t_begin = blockIdx.y * g.k_tiles_per_split;
   const int tiles = min(k_tiles, t_begin + g.k_tiles_per_split) - t_begin;
   const Part invalid{0, kInvalid, kInvalid};
@@ -179,22 +179,14 @@ __global__ void __launch_bounds__(kThreads, 2) conv2d_igemm_kernel3(ConvArgs3 g)
   }
 }
 
-// The kernel rounds its extents up to whole tiles in int (k_tiles, n0 + kBN - 1, ...): each
-// extent must leave a tile of headroom below INT32_MAX.
-void check_extents(int64_t M, int64_t N, int64_t K, const char* where) {
-  const int64_t kLimit = 0x7fffffff - std::max({kBM, kBN, kBK});
-  if (M > kLimit || N > kLimit || K > kLimit)
-    fail(where, ": conv2d v3 (implicit GEMM) needs GEMM extents <= ", kLimit,
-         " for its 32-bit tile arithmetic, found rows = ", M, ", columns = ", N, ", depth = ", K,
-         "; use version 1 or a smaller batch");
-}
-
 // `run`: length of the output's contiguous column runs (P*Q, H*W, or C*R*S for
 // backward-weight), each starting at a multiple of it; the row pitch is the same multiple.
 template <Pass kPass>
 void launch(const Context& ctx, const ConvDims& d, int M, int N, int K, const float* a,
             const float* b, float* c, int run, bool splits_allowed, const char* where) {
-  check_extents(M, N, K, where);  // before begin_op: a refused call touches no GPU state
+  // Before begin_op: a refused call touches no GPU state.
+  check_igemm_extents(d, M, N, K, std::max({kBM, kBN, kBK}), "v3",
+                      "use version 1 or a smaller batch", where);
   const cudaStream_t stream = cuda_detail::begin_op(ctx);
   const int64_t m_tiles = ceil_div(M, kBM), n_tiles = ceil_div(N, kBN);
   if (m_tiles * n_tiles > 0x7fffffff) fail(where, ": too many tiles (", m_tiles * n_tiles, ")");

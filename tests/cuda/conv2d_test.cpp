@@ -185,7 +185,7 @@ TEST_F(CudaConv2d, BadShapeThrows) {
 
 // Every tensor holds fewer than 2^31 elements, but the implicit GEMMs' columns (forward) and
 // depth (backward-weight) are N*P*Q = 2147483600: the tile arithmetic would overflow int32, so
-// v2 and v3 refuse before launching anything (no memory is touched: null pointers are fine).
+// v2, v3 and tf32 v1 refuse before launching anything (no memory is touched: null pointers are fine).
 TEST_F(CudaConv2d, ImplicitGemmRefusesExtentsNearInt32Max) {
   const Conv2dShape s = shape(1, 1, 1, 2147483600, 1, 1, 1, 1, 0);
   ASSERT_LT(s.x_size(), int64_t{0x7fffffff});
@@ -196,6 +196,10 @@ TEST_F(CudaConv2d, ImplicitGemmRefusesExtentsNearInt32Max) {
     EXPECT_THROW(cuda::conv2d_backward_data_version(v, gpu, s, nullptr, nullptr, nullptr), Error);
     EXPECT_THROW(cuda::conv2d_backward_weight_version(v, gpu, s, nullptr, nullptr, nullptr), Error);
   }
+  // The tf32 kernel shares the check (kernels/cuda/conv2d_igemm.cuh).
+  EXPECT_THROW(cuda::conv2d_forward_tf32_version(1, gpu, s, nullptr, nullptr, nullptr), Error);
+  EXPECT_THROW(cuda::conv2d_backward_weight_tf32_version(1, gpu, s, nullptr, nullptr, nullptr),
+               Error);
 }
 
 }  // namespace
