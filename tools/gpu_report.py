@@ -54,6 +54,8 @@ GOALS = [
      "matmul_fp32_NN/8192x8192x8192", "rate", 0.90),
     ("TF32 GEMM >= 70% of cuBLAS TF32 at 4096^3", "gemm_tf32_NN", "default", "4096x4096x4096",
      "matmul_tf32_NN/4096x4096x4096", "rate", 0.70),
+    ("TF32 GEMM v2 (wgmma) >= 70% of cuBLAS TF32 at 4096^3", "gemm_tf32_NN", "2", "4096x4096x4096",
+     "matmul_tf32_NN/4096x4096x4096", "rate", 0.70),
     ("TF32 conv forward >= 70% of cuDNN TF32", "conv2d_tf32_forward", "default", CONV_GOAL_SHAPE,
      "cudnn_conv2d_forward_tf32/" + CONV_GOAL_SHAPE, "rate", 0.70),
     ("GEMM v6 >= 90% of cuBLAS SGEMM at 4096^3", "gemm_NN", "6", "4096x4096x4096",
