@@ -39,6 +39,7 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
 #include "kernels/cuda/conv2d_v3.cuh"
+#include "kernels/cuda/split_reduce.cuh"
 #include "kernels/cuda/versions.h"
 
 namespace cudp::cuda {
@@ -290,16 +291,12 @@ void launch_igemm(const Context& ctx, cudaStream_t stream, const ConvDims& d, in
   if (m_tiles * n_tiles > 0x7fffffff) fail("conv2d: too many tiles (", m_tiles * n_tiles, ")");
   const int k_tiles = static_cast<int>(ceil_div(K, kBK));
   const int tiles = static_cast<int>(m_tiles * n_tiles);
-  int splits = 1;
-  if (splits_allowed && k_tiles > 1) {
-    // Aim at ~4 blocks per multiprocessor, each split at least 4 k-tiles deep, and a
-    // partial buffer that fits 32-bit indexing.
-    const int target = 4 * cuda_detail::multiprocessor_count(ctx.device.index);
-    splits = std::max(1, std::min({(target + tiles - 1) / tiles, k_tiles / 4, 65535}));
-    while (splits > 1 && static_cast<int64_t>(splits) * M * N > 0x7fffffff) --splits;
-  }
-  const int per_split = static_cast<int>(ceil_div(k_tiles, splits));
-  splits = static_cast<int>(ceil_div(k_tiles, per_split));  // no empty split
+  // Aim at ~4 blocks per multiprocessor, each split at least 4 k-tiles deep, and a
+  // partial buffer that fits 32-bit indexing.
+  const cuda_detail::SplitK split =
+      splits_allowed ? cuda_detail::plan_split_k(ctx, tiles, k_tiles, 4, 4, int64_t{M} * N)
+                     : cuda_detail::SplitK{1, k_tiles};
+  const int splits = split.splits, per_split = split.tiles_per_split;
   float* out = c;
   if (splits > 1)
     out = static_cast<float*>(cuda_detail::scratch(

@@ -192,16 +192,12 @@ void launch(const Context& ctx, const ConvDims& d, int M, int N, int K, const fl
   if (m_tiles * n_tiles > 0x7fffffff) fail(where, ": too many tiles (", m_tiles * n_tiles, ")");
   const int tiles = static_cast<int>(m_tiles * n_tiles);
   const int k_tiles = static_cast<int>(ceil_div(K, kBK));
-  int splits = 1;
-  if (splits_allowed && k_tiles > 1) {
-    // Aim at ~2 blocks per multiprocessor, each split >= 8 k-tiles deep (the pipeline's
-    // prologue is 3 of them), a partial buffer inside 32-bit indexing.
-    const int target = 2 * cuda_detail::multiprocessor_count(ctx.device.index);
-    splits = std::max(1, std::min({(target + tiles - 1) / tiles, k_tiles / 8, 65535}));
-    while (splits > 1 && static_cast<int64_t>(splits) * M * N > 0x7fffffff) --splits;
-  }
-  const int per_split = static_cast<int>(ceil_div(k_tiles, splits));
-  splits = static_cast<int>(ceil_div(k_tiles, per_split));  // no empty split
+  // Aim at ~2 blocks per multiprocessor, each split >= 8 k-tiles deep (the pipeline's
+  // prologue is 3 of them), a partial buffer inside 32-bit indexing.
+  const cuda_detail::SplitK split =
+      splits_allowed ? cuda_detail::plan_split_k(ctx, tiles, k_tiles, 2, 8, int64_t{M} * N)
+                     : cuda_detail::SplitK{1, k_tiles};
+  const int splits = split.splits, per_split = split.tiles_per_split;
   float* out = c;
   const int64_t count = static_cast<int64_t>(M) * N;
   if (splits > 1)

@@ -20,11 +20,14 @@ __global__ void reduce_splits_kernel(const float* __restrict__ partial, int spli
 
 }  // namespace
 
-SplitK plan_split_k(const Context& ctx, int64_t tiles, int k_tiles, int blocks_per_sm) {
+SplitK plan_split_k(const Context& ctx, int64_t tiles, int k_tiles, int blocks_per_sm,
+                    int min_depth, int64_t int32_outputs) {
   const int64_t target =
       static_cast<int64_t>(blocks_per_sm) * multiprocessor_count(ctx.device.index);
-  const int64_t want = std::min<int64_t>({ceil_div(target, std::max<int64_t>(tiles, 1)),
-                                          int64_t{k_tiles / 4}, int64_t{65535}});
+  int64_t want = std::min<int64_t>({ceil_div(target, std::max<int64_t>(tiles, 1)),
+                                    int64_t{k_tiles / min_depth}, int64_t{65535}});
+  if (int32_outputs > 0)
+    while (want > 1 && want * int32_outputs > 0x7fffffff) --want;
   const int splits = static_cast<int>(std::max<int64_t>(want, 1));
   const int per_split = std::max(1, static_cast<int>(ceil_div(k_tiles, splits)));
   return {std::max(1, static_cast<int>(ceil_div(k_tiles, per_split))), per_split};
